@@ -1,0 +1,428 @@
+"""Datasets for the book, all scaled to [-1, 1].
+
+`load_dataset(name, ...)` returns a `Dataset`: images as a float32 tensor of shape
+(N, C, H, W) with values in [-1, 1] (the range of the generator's tanh output), or
+points of shape (N, 2) for the 2-D toy mixtures. Sets too large to hold in memory
+(CelebA, big image folders) come back as a lazy `torch.utils.data.Dataset` whose
+items are (C, H, W) tensors in the same range.
+
+Tests and builds run without a network, so every dataset says where it came from,
+and one that cannot be found fails at once with a message naming every place looked:
+
+    digits         scikit-learn's 8x8 digits (bundled, the offline default):
+                   1,437 train / 360 test, a fixed stratified split
+    fashion-mnist  IDX files: data_dir, $DCGAN_DATA_DIR, the Debian package
+                   dataset-fashion-mnist, torchvision's cache, then a download
+    mnist          IDX files, same search without the Debian package
+    cifar10        torchvision (50,000 train / 10,000 test, 32x32 RGB)
+    celeba         torchvision, lazy (about 163k train / 20k test)
+    folder         every image under data_dir; 10% held out for "test"
+    ring, grid     the classic GAN mode-collapse toys: 8 Gaussians on a circle,
+                   25 on a 5x5 grid (sampled, so "test" is just another seed)
+"""
+from __future__ import annotations
+
+import dataclasses
+import gzip
+import math
+import os
+import socket
+import struct
+import threading
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "celeba", "folder", "ring", "grid")
+SPLITS = ("train", "test")
+DEFAULT_IMAGE_SIZE = {"digits": 16, "fashion-mnist": 32, "mnist": 32, "cifar10": 32,
+                      "celeba": 64, "folder": 64}
+
+# Where to look besides data_dir and $DCGAN_DATA_DIR. Module-level so that tests
+# (and unusual installs) can point the search elsewhere.
+SYSTEM_DATA_DIRS = {"fashion-mnist": ("/usr/share/datasets/fashion-mnist",), "mnist": ()}
+CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_lib")  # torchvision's root
+ENV_VAR = "DCGAN_DATA_DIR"
+LAZY_THRESHOLD = 20_000           # folders with more images than this stream from disk
+IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
+NETWORK_TIMEOUT = 3.0             # seconds; a missing dataset must fail fast offline
+
+FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+
+_IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+_LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R 601 weights, as PIL's "L" mode
+# per IDX dataset: subfolders searched under a data dir, torchvision's folder, download host
+_IDX_SETS = {
+    "fashion-mnist": (("fashion-mnist", "FashionMNIST/raw"), "FashionMNIST",
+                      ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)),
+    "mnist": (("mnist", "MNIST/raw"), "MNIST", ("ossci-datasets.s3.amazonaws.com", 443)),
+}
+_HINTS = {
+    "fashion-mnist": "install the Debian package (apt-get install dataset-fashion-mnist), or",
+    "cifar10": "extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (the folder "
+               "cifar-10-batches-py) into a folder and pass data_dir=... or set $DCGAN_DATA_DIR; "
+               "or run once where a network exists (download=True).",
+    "celeba": "place torchvision's CelebA layout (celeba/img_align_celeba/ and the list_*.txt "
+              "files) in a folder and pass data_dir=... or set $DCGAN_DATA_DIR; the Google "
+              "Drive download (download=True) often hits its quota.",
+}
+
+
+class DatasetNotFoundError(FileNotFoundError):
+    """A dataset's files are in none of the places searched (the message lists them)."""
+
+
+@dataclass(repr=False)
+class Dataset:
+    x: torch.Tensor | torch.utils.data.Dataset  # (N, C, H, W) in [-1, 1], (N, 2) points, or lazy
+    y: torch.Tensor | None                      # int64 labels (toys: mixture component)
+    name: str
+    class_names: list[str] | None
+    source: str                                 # a path, "scikit-learn" or "synthetic"
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+    @property
+    def image_shape(self) -> tuple:
+        """(C, H, W) of one image, or (2,) for a toy point."""
+        return tuple(self.x.shape[1:]) if torch.is_tensor(self.x) else tuple(self.x[0].shape)
+
+    def to(self, device) -> Dataset:
+        """A copy with the tensors on `device`; a lazy dataset stays where it is."""
+        def move(t):
+            return t.to(device) if torch.is_tensor(t) else t
+        return dataclasses.replace(self, x=move(self.x), y=move(self.y))
+
+    def __repr__(self) -> str:
+        return (f"Dataset(name={self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
+                f"source={self.source!r})")
+
+
+def load_dataset(name: str, image_size: int | None = None, split: str = "train",
+                 data_dir: str | os.PathLike | None = None, channels: int | None = None,
+                 limit: int | None = None, seed: int = 0, n_points: int = 10_000,
+                 download: bool | None = None) -> Dataset:
+    """Load dataset `name` (one of `DATASETS`) scaled to [-1, 1].
+
+    image_size: square side in pixels (>= 8); None uses the dataset's default
+        (digits 16, MNIST-likes and CIFAR-10 32, CelebA and folders 64). Ignored for toys.
+    split: "train", or "test" for the held-out images that metrics compare against.
+    data_dir: a folder to search first (required for "folder").
+    channels: None keeps the dataset's own; 1 or 3 converts (grey <-> RGB).
+    limit: keep only the first `limit` examples (fast notebooks and tests).
+    seed, n_points: the toy mixtures' sampling seed (test uses seed + 1) and size.
+    download: True allows a torchvision download, False forbids it, None tries only
+        when the download host answers within a few seconds.
+    """
+    key = _canonical(name)
+    if split not in SPLITS:
+        raise ValueError(f"unknown split {split!r}; choose one of: {', '.join(SPLITS)}")
+    if channels not in (None, 1, 3):
+        raise ValueError(f"channels must be None, 1 or 3, got {channels!r}")
+    if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 1):
+        raise ValueError(f"limit must be a positive int or None, got {limit!r}")
+    if key in ("ring", "grid"):
+        return _load_toy(key, split, seed, n_points, limit)
+    size = DEFAULT_IMAGE_SIZE[key] if image_size is None else image_size
+    if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
+        raise ValueError(f"image_size must be an int >= 8 (pixels per side), got {image_size!r}")
+    size = int(size)
+    if key == "digits":
+        return _load_digits(split, size, channels, limit)
+    if key in _IDX_SETS:
+        return _load_idx_set(key, split, size, channels, limit, data_dir, download)
+    if key == "cifar10":
+        return _load_cifar10(split, size, channels, limit, data_dir, download)
+    if key == "celeba":
+        return _load_celeba(split, size, channels, limit, data_dir, download)
+    return _load_folder(split, size, channels, limit, data_dir)
+
+
+def toy_mixture(name: str) -> tuple[torch.Tensor, float]:
+    """The centres (K, 2) and standard deviation of a toy Gaussian mixture."""
+    key = _canonical(name)
+    if key == "ring":   # 8 modes evenly on a circle of radius 2
+        angles = torch.arange(8) * (2 * math.pi / 8)
+        return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1), 0.02
+    if key == "grid":   # 25 modes on {-4, -2, 0, 2, 4}^2
+        ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
+        return torch.cartesian_prod(ticks, ticks), 0.05
+    raise ValueError(f"{name!r} is not a toy mixture; choose one of: ring, grid")
+
+
+def read_idx(path: str | os.PathLike) -> np.ndarray:
+    """Read an IDX file (raw or .gz), the format of MNIST and Fashion-MNIST.
+
+    Header: two zero bytes, a type code, the number of dimensions, then each
+    dimension as a big-endian uint32; the data follows, big-endian.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    if raw[:2] == b"\x1f\x8b":  # gzip magic: decide by content, not by the file name
+        try:
+            raw = gzip.decompress(raw)
+        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
+            raise ValueError(f"{path}: damaged or truncated gzip file ({err}); "
+                             "fetch it again") from err
+    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_DTYPES:
+        raise ValueError(f"{path}: not an IDX file (magic number 0x{raw[:4].hex()})")
+    ndim, header = raw[3], 4 + 4 * raw[3]
+    if len(raw) < header:
+        raise ValueError(f"{path}: truncated IDX header ({len(raw)} of {header} bytes)")
+    shape = struct.unpack(f">{ndim}I", raw[4:header])
+    dtype = np.dtype(_IDX_DTYPES[raw[2]])
+    count, found = math.prod(shape), len(raw) - header
+    if found != count * dtype.itemsize:
+        problem = "truncated" if found < count * dtype.itemsize else "oversized"
+        raise ValueError(f"{path}: {problem} IDX file: shape {shape} needs "
+                         f"{count * dtype.itemsize} bytes of data, found {found}; fetch it again")
+    # astype copies into native byte order and a writable array torch can share
+    return np.frombuffer(raw, dtype, count, header).reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _canonical(name: str) -> str:
+    key = str(name).lower().replace("_", "-")
+    if key not in DATASETS:
+        raise ValueError(f"unknown dataset {name!r}; choose one of: {', '.join(DATASETS)}")
+    return key
+
+
+def _to_tensor(images, max_value: float, image_size: int, channels: int | None) -> torch.Tensor:
+    """(N, H, W) or (N, H, W, C) square images in [0, max_value] -> (N, C', S, S) in [-1, 1]."""
+    images = torch.as_tensor(np.asarray(images))
+    if images.ndim == 3:
+        images = images.unsqueeze(-1)
+    n, c = images.shape[0], images.shape[-1]
+    out = torch.empty(n, channels or c, image_size, image_size)
+    for start in range(0, n, 4096):  # chunks bound the float copies' memory for 60k images
+        x = images[start:start + 4096].permute(0, 3, 1, 2).float() / max_value  # N, C, H, W
+        if channels == 3 and c == 1:
+            x = x.expand(-1, 3, -1, -1)
+        elif channels == 1 and c == 3:
+            x = (x * _LUMA.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
+        if x.shape[-2:] != (image_size, image_size):
+            # antialias makes downsampling average pixels instead of skipping them
+            x = torch.nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear",
+                                                align_corners=False, antialias=True)
+        out[start:start + 4096] = x.clamp(0, 1) * 2 - 1
+    return out
+
+
+def _find_dir(places: list[tuple[str, str | None]], filenames: list[str],
+              gzipped: bool = False) -> tuple[Path | None, list[str]]:
+    """The first place holding every file (also as .gz if `gzipped`), and a line per place."""
+    looked = []
+    for label, folder in places:
+        if folder is None:  # the label already says why (e.g. "data_dir: not given")
+            looked.append(label)
+            continue
+        missing = [f for f in filenames if not _existing(Path(folder), f, gzipped)]
+        if not missing:
+            return Path(folder), looked
+        shown = [f + "[.gz]" if gzipped else f for f in missing]
+        looked.append(f"{label}: {folder} (missing {', '.join(shown)})")
+    return None, looked
+
+
+def _existing(folder: Path, filename: str, gzipped: bool = True) -> Path | None:
+    for candidate in (folder / filename, folder / (filename + ".gz"))[:1 + gzipped]:
+        if candidate.exists():
+            return candidate
+    return None
+
+
+def _user_roots(data_dir) -> list[tuple[str, str | None]]:
+    env = os.environ.get(ENV_VAR) or None
+    return [("data_dir: not given" if data_dir is None else "data_dir",
+             None if data_dir is None else os.fspath(data_dir)),
+            (f"${ENV_VAR}: not set" if env is None else f"${ENV_VAR}", env)]
+
+
+def _network_available(host: str, port: int) -> bool:
+    """Whether host:port accepts a connection within NETWORK_TIMEOUT seconds.
+
+    The probe runs in a thread because a DNS lookup ignores socket timeouts and
+    could otherwise stall an offline machine for much longer.
+    """
+    answered = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=NETWORK_TIMEOUT).close()
+            answered.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(NETWORK_TIMEOUT)
+    return bool(answered)
+
+
+def _download_allowed(download: bool | None, host: tuple[str, int], looked: list[str]) -> bool:
+    if download is None:
+        if _network_available(*host):
+            return True
+        looked.append(f"download: skipped ({host[0]} did not answer in {NETWORK_TIMEOUT:g} s)")
+        return False
+    if not download:
+        looked.append("download: not allowed (download=False)")
+    return bool(download)
+
+
+def _not_found(name: str, split: str, looked: list[str], hint: str,
+               error=None) -> DatasetNotFoundError:
+    lines = "\n".join(f"  - {line}" for line in looked)
+    cause = f"\nDownload failed: {error}" if error else ""
+    return DatasetNotFoundError(f"{name} ({split}) not found. Looked in:\n{lines}{cause}\n"
+                                f"To get it: {hint}")
+
+
+def _load_toy(key, split, seed, n_points, limit) -> Dataset:
+    centres, std = toy_mixture(key)
+    n = min(n_points, limit) if limit else n_points
+    generator = torch.Generator().manual_seed(seed + (split == "test"))  # test: a fresh sample
+    component = torch.randint(len(centres), (n,), generator=generator)
+    points = centres[component] + std * torch.randn(n, 2, generator=generator)
+    return Dataset(points, component, key, None, "synthetic")
+
+
+def _load_digits(split, size, channels, limit) -> Dataset:
+    from sklearn.datasets import load_digits
+    from sklearn.model_selection import train_test_split
+
+    digits = load_digits()
+    # a fixed seed so the test images never change between runs, machines or chapters
+    train, test = train_test_split(np.arange(len(digits.target)), test_size=0.2,
+                                   stratify=digits.target, random_state=0)
+    index = (train if split == "train" else test)[:limit]
+    x = _to_tensor(digits.images[index], 16.0, size, channels)  # pixel values are 0..16
+    y = torch.as_tensor(digits.target[index], dtype=torch.int64)
+    return Dataset(x, y, "digits", [str(d) for d in range(10)], "scikit-learn")
+
+
+def _load_idx_set(key, split, size, channels, limit, data_dir, download) -> Dataset:
+    subfolders, tv_folder, host = _IDX_SETS[key]
+    prefix = "train" if split == "train" else "t10k"
+    files = [f"{prefix}-images-idx3-ubyte", f"{prefix}-labels-idx1-ubyte"]
+    places = []
+    for label, root in _user_roots(data_dir):  # the folder itself, then the usual subfolders
+        places.append((label, root))
+        if root is not None:
+            places += [(label, os.path.join(root, sub)) for sub in subfolders]
+    places += [("Debian package", d) for d in SYSTEM_DATA_DIRS.get(key, ())]
+    cache_raw = os.path.join(CACHE_DIR, tv_folder, "raw")
+    places.append(("torchvision cache", cache_raw))
+    folder, looked = _find_dir(places, files, gzipped=True)
+    hint = (_HINTS.get(key, "") + " put the four IDX files (train-images-idx3-ubyte, "
+            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz or raw) "
+            f"in a folder and pass data_dir=... or set ${ENV_VAR}; or run once where a network "
+            "exists (download=True).").strip()
+    if folder is None and _download_allowed(download, host, looked):
+        import torchvision
+        try:
+            getattr(torchvision.datasets, tv_folder)(CACHE_DIR, train=split == "train",
+                                                     download=True)
+        except Exception as err:  # torchvision raises RuntimeError, URLError, OSError...
+            raise _not_found(key, split, looked, hint, err) from err
+        folder = Path(cache_raw)
+    if folder is None:
+        raise _not_found(key, split, looked, hint)
+    images, labels = (read_idx(_existing(folder, f)) for f in files)
+    if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
+        raise ValueError(f"{folder}: IDX images {images.shape} and labels {labels.shape} "
+                         "do not match")
+    classes = FASHION_CLASSES if key == "fashion-mnist" else [str(d) for d in range(10)]
+    x = _to_tensor(images[:limit], 255.0, size, channels)
+    return Dataset(x, torch.as_tensor(labels[:limit], dtype=torch.int64), key, classes, str(folder))
+
+
+def _torchvision_root(key, marker, split, data_dir, download, host) -> tuple[str, bool]:
+    """The root holding torchvision's `marker` folder, and whether to download there."""
+    places = _user_roots(data_dir) + [("torchvision cache", CACHE_DIR)]
+    root, looked = _find_dir(places, [marker])
+    if root is not None:
+        return str(root), False
+    if _download_allowed(download, host, looked):
+        return next(folder for _, folder in places if folder is not None), True
+    raise _not_found(key, split, looked, _HINTS[key])
+
+
+def _load_cifar10(split, size, channels, limit, data_dir, download) -> Dataset:
+    root, fetch = _torchvision_root("cifar10", "cifar-10-batches-py", split, data_dir, download,
+                                    ("www.cs.toronto.edu", 443))
+    import torchvision
+    try:
+        data = torchvision.datasets.CIFAR10(root, train=split == "train", download=fetch)
+    except Exception as err:
+        raise _not_found("cifar10", split, [f"root: {root}"], _HINTS["cifar10"], err) from err
+    x = _to_tensor(data.data[:limit], 255.0, size, channels)  # data: (N, 32, 32, 3) uint8
+    y = torch.as_tensor(data.targets[:limit], dtype=torch.int64)
+    return Dataset(x, y, "cifar10", list(data.classes), os.path.join(root, "cifar-10-batches-py"))
+
+
+def _load_celeba(split, size, channels, limit, data_dir, download) -> Dataset:
+    root, fetch = _torchvision_root("celeba", "celeba/img_align_celeba", split, data_dir, download,
+                                    ("drive.google.com", 443))
+    import torchvision
+    try:  # used only for the official split and the download; images are read lazily below
+        data = torchvision.datasets.CelebA(root, split=split, target_type=[], download=fetch)
+    except Exception as err:
+        raise _not_found("celeba", split, [f"root: {root}"], _HINTS["celeba"], err) from err
+    folder = Path(root, "celeba", "img_align_celeba")
+    paths = [folder / f for f in data.filename[:limit]]
+    # the DCGAN paper's crop: the central 178x178 face region of the 178x218 image
+    x = LazyImages(paths, size, channels or 3, crop=178)
+    return Dataset(x, None, "celeba", None, str(folder))
+
+
+def _load_folder(split, size, channels, limit, data_dir) -> Dataset:
+    if data_dir is None:
+        raise ValueError("dataset 'folder' needs data_dir=<a folder of images>")
+    paths = sorted(p for p in Path(data_dir).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
+    if not paths:
+        raise DatasetNotFoundError(f"folder {os.fspath(data_dir)!r} holds no images "
+                                   f"(looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
+    # hold out a fixed 10% (seeded shuffle) so "test" images are never trained on
+    order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(0)).tolist()
+    n_test = max(1, round(len(paths) / 10))
+    index = sorted(order[:n_test] if split == "test" else order[n_test:])[:limit]
+    if not index:
+        raise DatasetNotFoundError(f"folder {os.fspath(data_dir)!r} has too few images "
+                                   f"for a {split} split")
+    images = LazyImages([paths[i] for i in index], size, channels or 3)
+    if len(images) > LAZY_THRESHOLD:
+        return Dataset(images, None, "folder", None, os.fspath(data_dir))
+    x = torch.stack([images[i] for i in range(len(images))])
+    return Dataset(x, None, "folder", None, os.fspath(data_dir))
+
+
+class LazyImages(torch.utils.data.Dataset):
+    """Image files read on demand: item i is a (C, S, S) tensor in [-1, 1].
+
+    crop: side of the central square kept before resizing (None: the shorter side).
+    """
+
+    def __init__(self, paths: list[Path], image_size: int, channels: int = 3,
+                 crop: int | None = None):
+        self.paths, self.image_size = list(paths), image_size
+        self.channels, self.crop = channels, crop
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def __getitem__(self, i: int) -> torch.Tensor:
+        from PIL import Image
+
+        with Image.open(self.paths[i]) as image:
+            image = image.convert("RGB")  # palette, alpha and grey files alike
+        w, h = image.size
+        side = min(w, h) if self.crop is None else min(self.crop, w, h)
+        left, top = (w - side) // 2, (h - side) // 2
+        pixels = np.array(image.crop((left, top, left + side, top + side)))  # S, S, 3 uint8
+        return _to_tensor(pixels[None], 255.0, self.image_size, self.channels)[0]

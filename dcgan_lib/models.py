@@ -1,0 +1,214 @@
+"""The networks of the book: the DCGAN generator and discriminator, and the fully
+connected ("plain GAN") pair used as the baseline.
+
+The DCGAN pair follows the architecture guidelines of Radford et al. (2016):
+
+* no pooling: the generator upsamples with strided transposed convolutions, the
+  discriminator downsamples with strided convolutions;
+* no hidden fully connected layers: the latent vector is projected to a 4x4 map by the
+  first transposed convolution, and the discriminator's last convolution reads its 4x4
+  map straight to one logit;
+* BatchNorm in every layer except the generator's output and the discriminator's input;
+* ReLU in the generator with Tanh at its output, LeakyReLU(0.2) in the discriminator.
+
+Both are built by a loop over stages, so one class covers every power-of-two image size
+from 16 to 256 and any channel count. ``width`` is the number of channels of the
+generator's last hidden stage and of the discriminator's first stage; every stage
+closer to 4x4 doubles it. With ``latent_dim=100, image_size=64, channels=3, width=128``
+the generator is the paper's 4x4x1024 -> 8x8x512 -> 16x16x256 -> 32x32x128 -> 64x64x3;
+``width=64`` gives the PyTorch DCGAN tutorial's 4x4x512 variant (its ``ngf``/``ndf``).
+
+The discriminator returns logits, not probabilities: the losses apply the sigmoid in a
+numerically stable way, and a logit is safe under autocast where Sigmoid + BCELoss is not.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+__all__ = [
+    "ALLOWED_IMAGE_SIZES",
+    "Generator",
+    "Discriminator",
+    "MLPGenerator",
+    "MLPDiscriminator",
+    "dcgan_init",
+    "count_parameters",
+    "model_from_config",
+]
+
+ALLOWED_IMAGE_SIZES = (16, 32, 64, 128, 256)
+
+
+def _check_positive_int(name: str, value) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return value
+
+
+def _num_stages(image_size) -> int:
+    """Number of stride-2 stages between 4x4 and ``image_size`` (64 -> 4)."""
+    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in ALLOWED_IMAGE_SIZES:
+        raise ValueError(
+            f"image_size must be a power of two from 16 to 256 "
+            f"(one of {', '.join(map(str, ALLOWED_IMAGE_SIZES))}), got {image_size!r}"
+        )
+    return int(math.log2(image_size)) - 2
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """The paper's initialisation: conv weights N(0, 0.02), BatchNorm weight N(1, 0.02),
+    biases 0. Apply with ``model.apply(dcgan_init)``."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d | nn.BatchNorm1d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+def count_parameters(model: nn.Module) -> int:
+    """Number of trainable parameters."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+class _Configurable(nn.Module):
+    """Records the constructor arguments so a checkpoint can rebuild the model."""
+
+    def _record(self, **kwargs) -> None:
+        self.config = {"class": type(self).__name__, "kwargs": dict(kwargs)}
+
+
+class Generator(_Configurable):
+    """DCGAN generator: z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1]."""
+
+    def __init__(self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 128):
+        super().__init__()
+        _check_positive_int("latent_dim", latent_dim)
+        _check_positive_int("channels", channels)
+        _check_positive_int("width", width)
+        n = _num_stages(image_size)
+        self._record(latent_dim=latent_dim, image_size=image_size, channels=channels, width=width)
+        self.latent_dim, self.image_size, self.channels = latent_dim, image_size, channels
+
+        c = width * 2 ** (n - 1)  # channels of the 4x4 map: 1024 for the paper's 64x64
+        layers = [  # project: (B, latent_dim, 1, 1) -> (B, c, 4, 4)
+            nn.ConvTranspose2d(latent_dim, c, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(inplace=True),
+        ]
+        for _ in range(n - 1):  # each stage: (B, c, s, s) -> (B, c/2, 2s, 2s)
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c // 2),
+                nn.ReLU(inplace=True),
+            ]
+            c //= 2
+        # output: (B, width, size/2, size/2) -> (B, channels, size, size); no BatchNorm here
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.dim() == 2:
+            z = z[:, :, None, None]  # (B, latent_dim) -> (B, latent_dim, 1, 1)
+        return self.net(z)
+
+
+class Discriminator(_Configurable):
+    """DCGAN discriminator: images (B, channels, image_size, image_size) -> logits (B,)."""
+
+    def __init__(self, image_size: int = 64, channels: int = 3, width: int = 128):
+        super().__init__()
+        _check_positive_int("channels", channels)
+        _check_positive_int("width", width)
+        n = _num_stages(image_size)
+        self._record(image_size=image_size, channels=channels, width=width)
+        self.image_size, self.channels = image_size, channels
+
+        c = width
+        layers = [  # input: (B, channels, size, size) -> (B, width, size/2, size/2); no BatchNorm here
+            nn.Conv2d(channels, c, 4, 2, 1, bias=False),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+        for _ in range(n - 1):  # each stage: (B, c, s, s) -> (B, 2c, s/2, s/2)
+            layers += [
+                nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c * 2),
+                nn.LeakyReLU(0.2, inplace=True),
+            ]
+            c *= 2
+        layers += [nn.Conv2d(c, 1, 4, 1, 0, bias=False)]  # (B, c, 4, 4) -> (B, 1, 1, 1): one logit
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x).flatten()  # (B,) logits
+
+
+def _mlp(sizes, activation) -> list[nn.Module]:
+    layers = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), activation()]
+    return layers
+
+
+class MLPGenerator(_Configurable):
+    """Fully connected generator of the original GAN paper (ReLU hidden layers).
+
+    ``output_shape`` is ``(2,)`` for the 2-D toy data (no output squashing) or
+    ``(channels, size, size)`` for images (Tanh output in [-1, 1]).
+    """
+
+    def __init__(self, latent_dim: int = 64, output_shape=(1, 32, 32), hidden=(256, 512, 1024)):
+        super().__init__()
+        _check_positive_int("latent_dim", latent_dim)
+        output_shape = tuple(int(s) for s in output_shape)
+        hidden = tuple(int(h) for h in hidden)
+        if not output_shape or min(output_shape) < 1 or not hidden or min(hidden) < 1:
+            raise ValueError(f"output_shape and hidden must be non-empty positive sizes, got {output_shape}, {hidden}")
+        self._record(latent_dim=latent_dim, output_shape=list(output_shape), hidden=list(hidden))
+        self.latent_dim, self.output_shape = latent_dim, output_shape
+        layers = _mlp((latent_dim, *hidden), lambda: nn.ReLU(inplace=True))
+        layers.append(nn.Linear(hidden[-1], math.prod(output_shape)))
+        if len(output_shape) > 1:  # images live in [-1, 1]
+            layers.append(nn.Tanh())
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        return self.net(z.flatten(1)).view(-1, *self.output_shape)
+
+
+class MLPDiscriminator(_Configurable):
+    """Fully connected discriminator (LeakyReLU hidden layers) -> logits (B,)."""
+
+    def __init__(self, input_shape=(1, 32, 32), hidden=(1024, 512, 256)):
+        super().__init__()
+        input_shape = tuple(int(s) for s in input_shape)
+        hidden = tuple(int(h) for h in hidden)
+        if not input_shape or min(input_shape) < 1 or not hidden or min(hidden) < 1:
+            raise ValueError(f"input_shape and hidden must be non-empty positive sizes, got {input_shape}, {hidden}")
+        self._record(input_shape=list(input_shape), hidden=list(hidden))
+        self.input_shape = input_shape
+        layers = _mlp((math.prod(input_shape), *hidden), lambda: nn.LeakyReLU(0.2, inplace=True))
+        layers.append(nn.Linear(hidden[-1], 1))
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x.flatten(1)).flatten()
+
+
+_MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, MLPGenerator, MLPDiscriminator)}
+
+
+def model_from_config(config: dict) -> nn.Module:
+    """Rebuild a model from its ``.config`` (as stored in a checkpoint)."""
+    try:
+        cls = _MODELS[config["class"]]
+        return cls(**config["kwargs"])
+    except (KeyError, TypeError) as e:
+        raise ValueError(f"not a dcgan_lib model configuration: {config!r} ({e})") from None

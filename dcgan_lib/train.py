@@ -1,0 +1,514 @@
+"""Training a GAN: the two update steps, the loop around them, and its history.
+
+The heart is two short functions the book prints whole:
+
+* :func:`discriminator_step` -- (1) update D: maximise log D(x) + log(1 - D(G(z)))
+* :func:`generator_step`     -- (2) update G: maximise log D(G(z))  (non-saturating)
+
+:class:`Trainer` runs them in a loop: it samples batches, keeps a :class:`History`
+(losses, D(x), D(G(z)), gradient norms, sample grids of one fixed noise batch) and calls
+callbacks (checkpointing, logging) after each step. The same code runs on every device:
+on CUDA it adds bf16 autocast, channels_last and keeps small datasets on the GPU;
+``compile=True`` wraps both models in ``torch.compile``; under ``torchrun`` it trains
+with DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import time
+from dataclasses import asdict, dataclass, field, fields
+
+import torch
+from torch import nn
+
+from .checkpoint import load_checkpoint, save_checkpoint
+from .losses import discriminator_loss, generator_loss
+
+__all__ = [
+    "TrainConfig",
+    "History",
+    "Trainer",
+    "Callback",
+    "CheckpointEvery",
+    "NonFiniteLossError",
+    "discriminator_step",
+    "generator_step",
+    "resolve_device",
+    "train",
+]
+
+
+# ---------------------------------------------------------------------------------------
+# The two steps
+
+
+def discriminator_step(D, opt_d, real, fake, autocast=contextlib.nullcontext):
+    """(1) Update D: maximise log D(x) + log(1 - D(G(z))). ``fake`` comes detached from G."""
+    opt_d.zero_grad(set_to_none=True)
+    with autocast():
+        real_logits = D(real)  # (B,)
+        fake_logits = D(fake)  # (B,)
+        loss = discriminator_loss(real_logits, fake_logits)
+    loss.backward()
+    opt_d.step()
+    return loss.detach(), real_logits.detach(), fake_logits.detach()
+
+
+def generator_step(D, opt_g, fake, loss_kind="non_saturating", autocast=contextlib.nullcontext):
+    """(2) Update G: maximise log D(G(z)). ``fake`` still carries G's graph; only G steps."""
+    opt_g.zero_grad(set_to_none=True)
+    with autocast():
+        fake_logits = D(fake)  # D has just been updated: a fresh judgement of the same fakes
+        loss = generator_loss(fake_logits, loss_kind)
+    loss.backward()  # also fills D's grads; discriminator_step clears them before use
+    opt_g.step()
+    return loss.detach()
+
+
+# ---------------------------------------------------------------------------------------
+# Configuration, history, callbacks
+
+
+@dataclass
+class TrainConfig:
+    """Every knob of a training run. The defaults are the DCGAN paper's."""
+
+    steps: int = 1000  # generator updates
+    batch_size: int = 128  # per process
+    lr_g: float = 2e-4
+    lr_d: float = 2e-4
+    beta1: float = 0.5  # the paper: 0.9 "resulted in training oscillation and instability"
+    beta2: float = 0.999
+    d_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
+    loss: str = "non_saturating"  # or "saturating" (the minimax generator loss)
+    seed: int = 0
+    device: str = "auto"  # "auto": cuda, then mps, then cpu
+    amp: bool | None = None  # bf16 autocast; None = on CUDA only
+    channels_last: bool | None = None  # None = on CUDA only
+    compile: bool | str = False  # True, or a torch.compile backend name
+    sample_every: int = 0  # steps between fixed-noise grids; 0 = 10 grids per run
+    n_samples: int = 64  # size of the fixed noise batch
+    log_every: int = 0  # steps between host syncs of the statistics; 0 = 1 on CPU, 50 on GPU
+    time_limit: float | None = None  # seconds; stop early when reached
+    progress: bool = True  # tqdm progress bar
+    num_workers: int | None = None  # DataLoader workers for streamed (lazy) datasets; None = up to 8
+
+    def __post_init__(self):
+        for name in ("steps", "batch_size", "d_steps", "n_samples"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+        for name in ("lr_g", "lr_d"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
+        if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
+            raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {self.beta1}, {self.beta2}")
+        if self.loss not in ("non_saturating", "saturating"):
+            raise ValueError(f"loss must be 'non_saturating' or 'saturating', got {self.loss!r}")
+
+
+STATS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
+
+
+@dataclass
+class History:
+    """What happened during training, one entry per generator step.
+
+    ``d_real`` and ``d_fake`` are the mean D(x) and D(G(z)) (probabilities) seen by the
+    discriminator step; ``samples`` are uint8 grids of the fixed noise batch, taken at
+    ``sample_steps``; ``time`` is seconds since training started.
+    """
+
+    step: list = field(default_factory=list)
+    loss_d: list = field(default_factory=list)
+    loss_g: list = field(default_factory=list)
+    d_real: list = field(default_factory=list)
+    d_fake: list = field(default_factory=list)
+    grad_norm_d: list = field(default_factory=list)
+    grad_norm_g: list = field(default_factory=list)
+    time: list = field(default_factory=list)
+    sample_steps: list = field(default_factory=list)
+    samples: list = field(default_factory=list)  # uint8 tensors (n, C, H, W) or float (n, 2) points
+
+    def __len__(self):
+        return len(self.step)
+
+    def to_dict(self) -> dict:
+        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
+
+    @classmethod
+    def from_dict(cls, d: dict) -> History:
+        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
+
+    def images(self, i: int = -1) -> torch.Tensor:
+        """Sample grid ``i`` as float images in [-1, 1]."""
+        s = self.samples[i]
+        return s.float() / 127.5 - 1 if s.dtype == torch.uint8 else s
+
+
+class NonFiniteLossError(FloatingPointError):
+    """A loss became NaN or infinite; training stopped."""
+
+
+class Callback:
+    """Hooks the trainer calls; override what you need."""
+
+    def on_step_end(self, trainer: Trainer) -> None: ...
+
+    def on_train_end(self, trainer: Trainer) -> None: ...
+
+
+class CheckpointEvery(Callback):
+    """Write a checkpoint every ``every`` steps and at the end (atomically; rank 0 only)."""
+
+    def __init__(self, path, every: int = 500):
+        self.path, self.every = path, every
+
+    def on_step_end(self, trainer):
+        if trainer.step % self.every == 0:
+            trainer.save(self.path)
+
+    def on_train_end(self, trainer):
+        trainer.save(self.path)
+
+
+# ---------------------------------------------------------------------------------------
+# Helpers
+
+
+def resolve_device(device="auto") -> torch.device:
+    """``"auto"`` picks cuda, then mps, then cpu; anything else is passed to torch.device."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = torch.device(device)
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='auto' or 'cpu'")
+    return device
+
+
+def _unwrap(model: nn.Module) -> nn.Module:
+    """The plain module under torch.compile and DistributedDataParallel wrappers."""
+    while True:
+        inner = getattr(model, "_orig_mod", None) or getattr(model, "module", None)
+        if inner is None or not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def _grad_norm(model: nn.Module) -> torch.Tensor:
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
+
+
+def _to_uint8(images: torch.Tensor) -> torch.Tensor:
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+class _Batches:
+    """Batch ``step`` of an in-memory tensor: a fresh permutation each epoch, derived
+    from (seed, epoch), so any step's batch is known from the step alone (exact resume)."""
+
+    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        n = x.shape[0] // world
+        if n < batch_size:
+            raise ValueError(
+                f"the dataset has {x.shape[0]} examples, fewer than one batch of {batch_size} per process; "
+                "lower batch_size or use more data"
+            )
+        self.x, self.batch_size, self.seed, self.rank, self.world = x, batch_size, seed, rank, world
+        self.per_epoch = n // batch_size
+        self._epoch, self._perm = None, None
+
+    def __call__(self, k: int) -> torch.Tensor:
+        epoch, i = divmod(k, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(self.x.shape[0], generator=g)[self.rank :: self.world]
+            self._epoch, self._perm = epoch, perm.to(self.x.device)
+        return self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+
+
+class _Streamed:
+    """Batches from a lazy dataset through a DataLoader, cycled forever."""
+
+    def __init__(self, dataset, batch_size: int, seed: int, device, workers=None, rank: int = 0, world: int = 1):
+        from torch.utils.data import DataLoader, DistributedSampler
+
+        workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        sampler = DistributedSampler(dataset, world, rank, seed=seed) if world > 1 else None
+        g = torch.Generator().manual_seed(seed)
+        self.loader = DataLoader(
+            dataset, batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True, generator=g,
+            num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
+        )
+        self.device, self._it, self._epoch = device, None, 0
+
+    def __call__(self, k: int) -> torch.Tensor:
+        while True:
+            if self._it is None:
+                if hasattr(self.loader.sampler, "set_epoch"):
+                    self.loader.sampler.set_epoch(self._epoch)
+                self._it, self._epoch = iter(self.loader), self._epoch + 1
+            try:
+                batch = next(self._it)
+                break
+            except StopIteration:
+                self._it = None
+        batch = batch[0] if isinstance(batch, (list, tuple)) else batch
+        return batch.to(self.device, non_blocking=True)
+
+
+# ---------------------------------------------------------------------------------------
+# The trainer
+
+
+class Trainer:
+    """Trains ``generator`` against ``discriminator`` on ``data``.
+
+    ``data`` is a tensor of examples (N, ...) in [-1, 1], a :class:`dcgan_lib.data.Dataset`
+    (its ``.x`` is used), or any torch ``Dataset`` (streamed through a DataLoader).
+    """
+
+    def __init__(self, generator: nn.Module, discriminator: nn.Module, data, config: TrainConfig | None = None,
+                 callbacks=()):
+        self.config = cfg = config or TrainConfig()
+        self.callbacks = list(callbacks)
+        self.rank, self.world = self._setup_distributed(cfg.device)
+        self.device = self._device
+        cuda = self.device.type == "cuda"
+        self.amp = cuda if cfg.amp is None else bool(cfg.amp)
+        channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)
+        torch.manual_seed(cfg.seed + self.rank)  # noise differs per process; weights are broadcast by DDP
+
+        self.G, self.D = generator, discriminator
+        self.latent_dim = _unwrap(generator).latent_dim
+        memory_format = torch.channels_last if channels_last else torch.preserve_format
+        for m in (self.G, self.D):
+            m.to(self.device, memory_format=memory_format).train()
+        betas = (cfg.beta1, cfg.beta2)
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
+        self._g, self._d = self.G, self.D  # what the steps call: maybe DDP- or compile-wrapped
+        if self.world > 1:
+            from torch.nn.parallel import DistributedDataParallel as DDP
+
+            ids = [self.device.index] if cuda else None
+            self._g, self._d = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
+        if cfg.compile:
+            backend = cfg.compile if isinstance(cfg.compile, str) else "inductor"
+            self._g, self._d = torch.compile(self._g, backend=backend), torch.compile(self._d, backend=backend)
+
+        x = getattr(data, "x", data)
+        if isinstance(x, torch.Tensor):
+            on_device = x.numel() * x.element_size() < (4 << 30) or not cuda  # small sets live on the GPU
+            x = x.to(self.device, memory_format=memory_format if x.dim() == 4 else torch.preserve_format) \
+                if on_device else x
+            self._batch = _Batches(x, cfg.batch_size, cfg.seed, self.rank, self.world)
+        else:
+            self._batch = _Streamed(x, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.rank,
+                                   self.world)
+        self._memory_format = memory_format
+
+        g = torch.Generator().manual_seed(cfg.seed + 12345)
+        self.fixed_noise = torch.randn(cfg.n_samples, self.latent_dim, generator=g).to(self.device)
+        self.step = 0
+        self.history = History()
+        self._pending: list[tuple[int, float, torch.Tensor]] = []
+        self._t0 = time.perf_counter()
+        self._elapsed = 0.0  # seconds trained before this process (resumed runs)
+
+    # -- set-up --------------------------------------------------------------------------
+    def _setup_distributed(self, device):
+        world = int(os.environ.get("WORLD_SIZE", "1"))
+        if world > 1:
+            import torch.distributed as dist
+
+            if not dist.is_initialized():
+                backend = "nccl" if torch.cuda.is_available() and str(device) in ("auto", "cuda") else "gloo"
+                dist.init_process_group(backend)
+            rank, local = dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+            if dist.get_backend() == "nccl":
+                torch.cuda.set_device(local)
+                self._device = torch.device("cuda", local)
+            else:
+                self._device = resolve_device(device if str(device) != "auto" else "cpu")
+            return rank, dist.get_world_size()
+        self._device = resolve_device(device)
+        return 0, 1
+
+    @property
+    def is_main(self) -> bool:
+        return self.rank == 0
+
+    def _autocast(self):
+        if not self.amp:
+            return contextlib.nullcontext()
+        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+
+    # -- the loop ------------------------------------------------------------------------
+    def train_step(self) -> None:
+        """One generator update, preceded by ``d_steps`` discriminator updates."""
+        cfg = self.config
+        for k in range(cfg.d_steps):
+            real = self._batch(self.step * cfg.d_steps + k)
+            z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
+            last = k == cfg.d_steps - 1
+            with self._autocast(), (contextlib.nullcontext() if last else torch.no_grad()):
+                fake = self._g(z)  # the last one keeps its graph for the generator step
+            loss_d, real_logits, fake_logits = discriminator_step(self._d, self.opt_d, real, fake.detach(),
+                                                                  self._autocast)
+        grad_norm_d = _grad_norm(self.D)
+        loss_g = generator_step(self._d, self.opt_g, fake, cfg.loss, self._autocast)
+        grad_norm_g = _grad_norm(self.G)
+        self.step += 1
+        stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logits.float()).mean(),
+                             torch.sigmoid(fake_logits.float()).mean(), grad_norm_d.to(self.device),
+                             grad_norm_g.to(self.device)])
+        self._pending.append((self.step, self.elapsed, stats))
+
+    @property
+    def elapsed(self) -> float:
+        return self._elapsed + time.perf_counter() - self._t0
+
+    def flush(self) -> None:
+        """Move pending statistics to the history (one host sync); stop on a NaN/inf loss."""
+        if not self._pending:
+            return
+        values = torch.stack([s for _, _, s in self._pending]).cpu()
+        for (step, t, _), row in zip(self._pending, values.tolist()):
+            if not (math.isfinite(row[0]) and math.isfinite(row[1])):
+                self._pending.clear()
+                raise NonFiniteLossError(
+                    f"training stopped at step {step}: the {'discriminator' if not math.isfinite(row[0]) else 'generator'}"
+                    f" loss became {row[0] if not math.isfinite(row[0]) else row[1]}; checkpoints already written are "
+                    "intact. Lower the learning rates or check the data are finite and scaled to [-1, 1]."
+                )
+            self.history.step.append(step)
+            self.history.time.append(t)
+            for name, v in zip(STATS, row):
+                getattr(self.history, name).append(v)
+        self._pending.clear()
+
+    @torch.no_grad()
+    def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
+        """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
+        if z is None:
+            z = torch.randn(n or self.config.n_samples, self.latent_dim, device=self.device)
+        G = _unwrap(self.G)
+        was_training = G.training
+        G.eval()
+        try:
+            with self._autocast():
+                out = G(z.to(self.device))
+        finally:
+            G.train(was_training)
+        return out.float().cpu()
+
+    def _record_samples(self) -> None:
+        out = self.sample(z=self.fixed_noise)
+        self.history.sample_steps.append(self.step)
+        self.history.samples.append(_to_uint8(out) if out.dim() == 4 else out)
+
+    def fit(self, steps: int | None = None) -> History:
+        """Train until ``steps`` generator updates in all (default: ``config.steps``)."""
+        cfg = self.config
+        total = cfg.steps if steps is None else steps
+        every = cfg.sample_every or max(1, total // 10)
+        log_every = cfg.log_every or (1 if self.device.type == "cpu" else 50)
+        self._t0 = time.perf_counter()
+        bar = None
+        if cfg.progress and self.is_main:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=total, initial=self.step, desc="training", unit="step", leave=False)
+        try:
+            if self.step == 0 and not self.history.sample_steps and self.is_main:
+                self._record_samples()  # what the untrained generator makes
+            while self.step < total:
+                self.train_step()
+                if self.step % log_every == 0 or self.step == total:
+                    self.flush()
+                    if bar is not None:
+                        h = self.history
+                        bar.set_postfix(loss_d=f"{h.loss_d[-1]:.3f}", loss_g=f"{h.loss_g[-1]:.3f}",
+                                        d_real=f"{h.d_real[-1]:.2f}", d_fake=f"{h.d_fake[-1]:.2f}", refresh=False)
+                if bar is not None:
+                    bar.update(1)
+                if self.is_main and (self.step % every == 0 or self.step == total):
+                    self.flush()
+                    self._record_samples()
+                if self.is_main:
+                    for cb in self.callbacks:
+                        if self._pending and isinstance(cb, CheckpointEvery):
+                            self.flush()  # never save a state whose losses were not checked
+                        cb.on_step_end(self)
+                if cfg.time_limit is not None and self.elapsed >= cfg.time_limit:
+                    break
+            self.flush()
+            if self.is_main and self.history.sample_steps[-1:] != [self.step]:
+                self._record_samples()
+        finally:
+            if bar is not None:
+                bar.close()
+            self._elapsed, self._t0 = self.elapsed, time.perf_counter()
+        if self.is_main:
+            for cb in self.callbacks:
+                cb.on_train_end(self)
+        return self.history
+
+    # -- state ---------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        G, D = _unwrap(self.G), _unwrap(self.D)
+        rng = {"torch": torch.get_rng_state()}
+        if self.device.type == "cuda":
+            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        return {
+            "generator": {"config": G.config, "state_dict": G.state_dict()},
+            "discriminator": {"config": D.config, "state_dict": D.state_dict()},
+            "opt_g": self.opt_g.state_dict(),
+            "opt_d": self.opt_d.state_dict(),
+            "step": self.step,
+            "elapsed": self.elapsed,
+            "rng": rng,
+            "fixed_noise": self.fixed_noise.cpu(),
+            "history": self.history.to_dict(),
+            "train_config": asdict(self.config),
+        }
+
+    def load_state_dict(self, state: dict) -> None:
+        _unwrap(self.G).load_state_dict(state["generator"]["state_dict"])
+        _unwrap(self.D).load_state_dict(state["discriminator"]["state_dict"])
+        self.opt_g.load_state_dict(state["opt_g"])
+        self.opt_d.load_state_dict(state["opt_d"])
+        self.step = int(state["step"])
+        self._elapsed = float(state.get("elapsed", 0.0))
+        self.fixed_noise = state["fixed_noise"].to(self.device)
+        self.history = History.from_dict(state["history"])
+        torch.set_rng_state(state["rng"]["torch"])
+        if "cuda" in state["rng"] and self.device.type == "cuda":
+            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+
+    def save(self, path, **meta) -> None:
+        """Atomically write everything an exact resume needs (rank 0 only)."""
+        if self.is_main:
+            self.flush()
+            save_checkpoint(path, {**self.state_dict(), "meta": {"device": str(self.device), **meta}})
+
+    def resume(self, path) -> Trainer:
+        """Continue from a checkpoint written by :meth:`save`."""
+        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+        return self
+
+
+def train(generator, discriminator, data, callbacks=(), **config) -> History:
+    """Train with ``TrainConfig(**config)`` and return the :class:`History`."""
+    return Trainer(generator, discriminator, data, TrainConfig(**config), callbacks).fit()

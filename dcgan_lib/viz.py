@@ -1,0 +1,137 @@
+"""Pictures: image grids, training curves, the fixed-noise animation, 2-D sample plots.
+
+Every function draws into a matplotlib Axes (made for you when not given) and returns
+it, so notebooks compose figures without copying plotting code. Nothing here imports
+the rest of dcgan_lib.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+
+__all__ = ["image_grid", "save_grid", "show_images", "plot_history", "animate_samples", "plot_points"]
+
+
+def _plt():
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def image_grid(images, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile images (N, C, H, W) in [-1, 1] (float) or [0, 255] (uint8) into one
+    (H', W', C) float array in [0, 1] (C is 1 or 3)."""
+    x = torch.as_tensor(images).detach().cpu()
+    if x.dim() == 3:
+        x = x[:, None]
+    if x.dim() != 4:
+        raise ValueError(f"images must have shape (N, C, H, W), got {tuple(x.shape)}")
+    x = x.float() / 255 if x.dtype == torch.uint8 else (x.float().clamp(-1, 1) + 1) / 2
+    n, c, h, w = x.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    ncol = math.ceil(n / nrow)
+    grid = torch.ones(c, ncol * (h + padding) + padding, nrow * (w + padding) + padding)
+    for i in range(n):
+        r, k = divmod(i, nrow)
+        y0, x0 = padding + r * (h + padding), padding + k * (w + padding)
+        grid[:, y0 : y0 + h, x0 : x0 + w] = x[i]
+    return grid.permute(1, 2, 0).numpy()
+
+
+def save_grid(images, path, nrow: int | None = None) -> None:
+    """Write an image grid to a PNG file."""
+    from PIL import Image
+
+    g = (image_grid(images, nrow) * 255).round().astype(np.uint8)
+    Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g).save(path)
+
+
+def show_images(images, nrow: int | None = None, title: str | None = None, ax=None):
+    """Draw an image grid on ``ax``."""
+    ax = ax or _plt().subplots(figsize=(5, 5))[1]
+    g = image_grid(images, nrow)
+    ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+    return ax
+
+
+def _smooth(y, window: int):
+    y = np.asarray(y, dtype=float)
+    if window <= 1 or len(y) < window:
+        return y
+    kernel = np.ones(window) / window
+    return np.convolve(np.pad(y, (window - 1, 0), mode="edge"), kernel, mode="valid")
+
+
+def plot_history(history, axes=None, smooth: int | None = None):
+    """Two panels: the losses, and D(x) / D(G(z)) (probabilities), against the step."""
+    if axes is None:
+        axes = _plt().subplots(1, 2, figsize=(11, 3.5))[1]
+    steps = np.asarray(history.step)
+    window = smooth if smooth is not None else max(1, len(steps) // 50)
+    ax1, ax2 = axes
+    ax1.plot(steps, _smooth(history.loss_d, window), label="D loss")
+    ax1.plot(steps, _smooth(history.loss_g, window), label="G loss")
+    ax1.set_xlabel("step")
+    ax1.set_ylabel("loss")
+    ax1.legend()
+    ax2.plot(steps, _smooth(history.d_real, window), label="D(x), real")
+    ax2.plot(steps, _smooth(history.d_fake, window), label="D(G(z)), fake")
+    ax2.axhline(0.5, color="gray", lw=0.8, ls="--")
+    ax2.set_ylim(0, 1)
+    ax2.set_xlabel("step")
+    ax2.set_ylabel("discriminator output")
+    ax2.legend()
+    return axes
+
+
+def animate_samples(history, nrow: int | None = None, interval: int = 400):
+    """The fixed-noise grid over training as an HTML/JS animation (plays in the HTML
+    book without a kernel). Returns an ``IPython.display.HTML`` object."""
+    from IPython.display import HTML
+    from matplotlib import animation
+
+    plt = _plt()
+    if not history.samples:
+        raise ValueError("the history holds no sample grids; train with sample_every > 0")
+    fig, ax = plt.subplots(figsize=(4.5, 4.8))
+    first = image_grid(history.samples[0], nrow)
+    im = ax.imshow(first[..., 0] if first.shape[-1] == 1 else first, cmap="gray", vmin=0, vmax=1)
+    ax.set_axis_off()
+    title = ax.set_title(f"step {history.sample_steps[0]}")
+
+    def frame(i):
+        g = image_grid(history.samples[i], nrow)
+        im.set_data(g[..., 0] if g.shape[-1] == 1 else g)
+        title.set_text(f"step {history.sample_steps[i]}")
+        return im, title
+
+    anim = animation.FuncAnimation(fig, frame, frames=len(history.samples), interval=interval, blit=False)
+    html = HTML(anim.to_jshtml(default_mode="once"))
+    plt.close(fig)
+    return html
+
+
+def plot_points(samples, real=None, centres=None, ax=None, title: str | None = None, lim: float | None = None):
+    """Scatter 2-D samples (orange) over real data (blue) and mixture centres (crosses)."""
+    ax = ax or _plt().subplots(figsize=(4, 4))[1]
+    if real is not None:
+        r = torch.as_tensor(real).cpu().numpy()
+        ax.scatter(r[:, 0], r[:, 1], s=2, alpha=0.3, color="tab:blue", label="data")
+    s = torch.as_tensor(samples).detach().cpu().numpy()
+    ax.scatter(s[:, 0], s[:, 1], s=2, alpha=0.5, color="tab:orange", label="generated")
+    if centres is not None:
+        c = torch.as_tensor(centres).cpu().numpy()
+        ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=30, label="modes")
+    if lim is not None:
+        ax.set_xlim(-lim, lim)
+        ax.set_ylim(-lim, lim)
+    ax.set_aspect("equal")
+    if title:
+        ax.set_title(title)
+    return ax

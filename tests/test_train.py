@@ -1,0 +1,190 @@
+"""The training steps, the loop, history, exact resume, NaN handling, compile and DDP."""
+
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+
+from dcgan_lib import (CheckpointEvery, Discriminator, Generator, MLPDiscriminator, MLPGenerator,
+                       NonFiniteLossError, TrainConfig, Trainer, discriminator_step, generator_step,
+                       load_checkpoint, resolve_device)
+
+
+def small_pair(seed=0):
+    torch.manual_seed(seed)
+    return Generator(16, 16, 1, 8), Discriminator(16, 1, 8)
+
+
+def fake_images(n=256, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(n, 1, 16, 16, generator=g) * 2 - 1
+
+
+def snapshot(model):
+    return [p.detach().clone() for p in model.parameters()]
+
+
+def changed(model, before):
+    return [not torch.equal(p, b) for p, b in zip(model.parameters(), before)]
+
+
+def test_discriminator_step_moves_only_d():
+    G, D = small_pair()
+    opt_d = torch.optim.Adam(D.parameters(), 2e-4, betas=(0.5, 0.999))
+    g0, d0 = snapshot(G), snapshot(D)
+    fake = G(torch.randn(8, 16))
+    discriminator_step(D, opt_d, fake_images(8), fake.detach())
+    assert not any(changed(G, g0)) and all(changed(D, d0))
+
+
+def test_generator_step_moves_only_g():
+    G, D = small_pair()
+    opt_g = torch.optim.Adam(G.parameters(), 2e-4, betas=(0.5, 0.999))
+    g0, d0 = snapshot(G), snapshot(D)
+    generator_step(D, opt_g, G(torch.randn(8, 16)))
+    assert all(changed(G, g0)) and not any(changed(D, d0))
+
+
+def test_history_records_every_step_and_sample_grids():
+    G, D = small_pair()
+    h = Trainer(G, D, fake_images(), TrainConfig(steps=12, batch_size=16, sample_every=4, progress=False)).fit()
+    assert h.step == list(range(1, 13))
+    for name in ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time"):
+        assert len(getattr(h, name)) == 12
+    assert all(0 < p < 1 for p in h.d_real + h.d_fake)
+    assert all(n > 0 for n in h.grad_norm_d + h.grad_norm_g)
+    assert h.sample_steps == [0, 4, 8, 12]
+    assert h.samples[0].shape == (64, 1, 16, 16) and h.samples[0].dtype == torch.uint8
+    assert not torch.equal(h.samples[0], h.samples[-1])
+
+
+def test_generator_learns_a_shifted_gaussian():
+    torch.manual_seed(0)
+    data = torch.randn(4096, 2) * 0.5 + torch.tensor([3.0, -2.0])
+    G, D = MLPGenerator(4, (2,), (32, 32)), MLPDiscriminator((2,), (32, 32))
+    t = Trainer(G, D, data, TrainConfig(steps=600, batch_size=128, lr_g=2e-3, lr_d=2e-3, progress=False))
+    before = t.sample(2000).mean(0)
+    t.fit()
+    after = t.sample(2000).mean(0)
+    target = torch.tensor([3.0, -2.0])
+    assert (before - target).norm() > 3
+    assert (after - target).norm() < 0.5, after
+
+
+def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
+    data = fake_images()
+    cfg = dict(steps=10, batch_size=32, progress=False, seed=3)  # 8 batches/epoch: crosses an epoch
+    G, D = small_pair()
+    full = Trainer(G, D, data, TrainConfig(**cfg))
+    full.fit()
+
+    G, D = small_pair()
+    first = Trainer(G, D, data, TrainConfig(**cfg))
+    first.fit(steps=6)
+    first.save(tmp_path / "c.pt")
+    torch.manual_seed(999)  # disturb the global RNG: resume must restore it
+    G, D = small_pair(seed=42)  # different initial weights: resume must overwrite them
+    second = Trainer(G, D, data, TrainConfig(**cfg)).resume(tmp_path / "c.pt")
+    second.fit()
+    for a, b in zip([*full.G.state_dict().values(), *full.D.state_dict().values()],
+                    [*second.G.state_dict().values(), *second.D.state_dict().values()]):
+        assert torch.equal(a, b)
+    assert second.history.step == full.history.step
+    assert second.history.loss_d == full.history.loss_d
+
+
+def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
+    data = fake_images()
+    G, D = small_pair()
+    path = tmp_path / "run.pt"
+    t = Trainer(G, D, data, TrainConfig(steps=4, batch_size=32, progress=False), [CheckpointEvery(path, every=2)])
+    t.fit()
+    good = load_checkpoint(path)
+    assert good["step"] == 4
+    bad = data.clone()
+    bad[:] = float("nan")
+    t._batch.x = bad
+    with pytest.raises(NonFiniteLossError, match="step 5.*loss became nan.*intact"):
+        t.fit(steps=8)
+    after = load_checkpoint(path)
+    assert after["step"] == 4
+    assert all(torch.equal(a, b) for a, b in zip(good["generator"]["state_dict"].values(),
+                                                 after["generator"]["state_dict"].values()))
+
+
+def test_config_validation():
+    with pytest.raises(ValueError, match="steps"):
+        TrainConfig(steps=0)
+    with pytest.raises(ValueError, match="beta1"):
+        TrainConfig(beta1=1.5)
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="hinge")
+    with pytest.raises(ValueError, match="fewer than one batch"):
+        Trainer(*small_pair(), fake_images(10), TrainConfig(batch_size=64))
+
+
+def test_device_auto_and_missing_cuda():
+    assert resolve_device("auto").type in ("cuda", "mps", "cpu")
+    if not torch.cuda.is_available():
+        assert resolve_device("auto").type == "cpu"
+        with pytest.raises(ValueError, match="no CUDA GPU"):
+            resolve_device("cuda")
+
+
+def test_d_steps_and_time_limit():
+    G, D = small_pair()
+    t = Trainer(G, D, fake_images(), TrainConfig(steps=3, batch_size=16, d_steps=3, progress=False))
+    t.fit()
+    assert t.step == 3
+    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=10_000, batch_size=16, time_limit=0.5,
+                                                           progress=False))
+    t.fit()
+    assert 0 < t.step < 10_000
+
+
+def test_streamed_dataset_path():
+    ds = torch.utils.data.TensorDataset(fake_images(64))
+    t = Trainer(*small_pair(), ds, TrainConfig(steps=5, batch_size=16, progress=False, num_workers=1))
+    assert len(t.fit()) == 5
+
+
+def test_compiled_models_train():
+    # torch.compile over two D passes with fake.detach() (pytorch issue 91542's shape);
+    # aot_eager traces the graphs and autograd like inductor does, without a C++ build
+    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=3, batch_size=16, compile="aot_eager",
+                                                          progress=False))
+    h = t.fit()
+    assert len(h) == 3 and all(torch.isfinite(torch.tensor(h.loss_d)))
+
+
+DDP_SCRIPT = textwrap.dedent("""
+    import torch, torch.distributed as dist
+    from dcgan_lib import Generator, Discriminator, Trainer, TrainConfig
+    torch.manual_seed(dist.get_rank() if dist.is_initialized() else 0)
+    import os; torch.manual_seed(int(os.environ["RANK"]))  # different init per rank: DDP must sync it
+    G, D = Generator(16, 16, 1, 8), Discriminator(16, 1, 8)
+    data = torch.rand(256, 1, 16, 16) * 2 - 1
+    t = Trainer(G, D, data, TrainConfig(steps=4, batch_size=16, device="cpu", progress=False))
+    t.fit()
+    flat = torch.cat([p.detach().flatten() for p in [*G.parameters(), *D.parameters()]])
+    out = [torch.zeros_like(flat) for _ in range(dist.get_world_size())]
+    dist.all_gather(out, flat)
+    assert dist.get_world_size() == 2 and t.world == 2
+    assert torch.equal(out[0], out[1]), "replicas diverged"
+    if dist.get_rank() == 0:
+        print("DDP-OK", len(t.history))
+    dist.destroy_process_group()
+""")
+
+
+def test_ddp_two_cpu_processes_with_gloo(tmp_path):
+    script = tmp_path / "ddp.py"
+    script.write_text(DDP_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
+                        "--master_port", "29517", str(script)], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    assert "DDP-OK 4" in r.stdout

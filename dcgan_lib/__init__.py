@@ -5,7 +5,7 @@ Notebooks import only what this module exports::
     from dcgan_lib import Generator, Discriminator, load_dataset, train
 """
 
-from .checkpoint import CheckpointError, load_checkpoint, load_generator, load_model, save_checkpoint
+from .checkpoint import CheckpointError, export_checkpoint, load_checkpoint, load_generator, load_model, save_checkpoint
 from .data import DATASETS, Dataset, load_dataset, toy_mixture
 from .losses import (
     discriminator_loss,
@@ -38,3 +38,5 @@ from .train import (
 from .viz import animate_samples, image_grid, plot_history, plot_points, save_grid, show_images
 
 __version__ = "0.1.0"
+from .pretrained import manifest, pretrained
+from .metrics import toy_mode_coverage

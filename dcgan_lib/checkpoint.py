@@ -25,7 +25,7 @@ import torch
 
 from .models import model_from_config
 
-__all__ = ["FORMAT", "CheckpointError", "save_checkpoint", "load_checkpoint", "load_generator", "load_model"]
+__all__ = ["FORMAT", "CheckpointError", "export_checkpoint", "save_checkpoint", "load_checkpoint", "load_generator", "load_model"]
 
 FORMAT = "dcgan_lib.checkpoint/1"
 
@@ -41,6 +41,7 @@ def save_checkpoint(path, state: dict) -> Path:
     state = {"format": FORMAT, **state}
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
+        os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
             f.flush()
@@ -93,3 +94,24 @@ def load_model(path, which: str = "generator", map_location="cpu") -> torch.nn.M
 def load_generator(path, map_location="cpu") -> torch.nn.Module:
     """The generator stored in a checkpoint, rebuilt from the file alone, in eval mode."""
     return load_model(path, "generator", map_location)
+
+
+def export_checkpoint(src, dst, generator_only: bool = False, half: bool = False) -> Path:
+    """Write a small copy of ``src`` for shipping: no optimizer or RNG state (it can be
+    sampled and evaluated, not resumed). ``generator_only`` also drops the discriminator
+    and the sample grids; ``half`` stores the weights in float16 (loading casts back)."""
+    state = load_checkpoint(src)
+    keep = ("generator", "step", "elapsed", "fixed_noise", "history", "train_config", "meta")
+    if not generator_only:
+        keep += ("discriminator",)
+    out = {k: state[k] for k in keep if k in state}
+    if generator_only and "history" in out:
+        out["history"] = {**out["history"], "samples": [], "sample_steps": []}
+    if half:
+        for which in ("generator", "discriminator"):
+            if which in out:
+                sd = out[which]["state_dict"]
+                out[which] = {**out[which], "state_dict": {
+                    k: v.half() if v.is_floating_point() else v for k, v in sd.items()}}
+    out.pop("format", None)
+    return save_checkpoint(dst, out)

@@ -1,0 +1,104 @@
+"""Make the trained checkpoints the book ships, with the project's own commands.
+
+Each entry below is a list of shell commands (``python -m dcgan_lib train`` runs, then
+``export`` to a small file in checkpoints/). The script runs them, then records in
+checkpoints/manifest.json: the commands, seed, data, steps, hardware, wall time (from
+the checkpoint's own record), size and sha256. Run it from the repository root:
+
+    python scripts/make_checkpoints.py              # every entry
+    python scripts/make_checkpoints.py dcgan_fashion32.pt mlp_fashion32.pt
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import torch
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from dcgan_lib.checkpoint import load_checkpoint  # noqa: E402
+from dcgan_lib.pretrained import sha256  # noqa: E402
+
+FM = "--dataset fashion-mnist --image-size 32 --no-progress"
+LONG_STEPS = 6000
+COMPARE_STEPS = 2000
+MLP = "--model mlp --hidden 256 256"
+
+
+def run_dir(name):
+    return f"runs/{name}"
+
+
+ENTRIES: dict[str, list[str]] = {
+    # the DCGAN of Part II: 300 steps (the "early" checkpoint), then resumed to LONG_STEPS
+    "dcgan_fashion32_early.pt": [
+        f"python -m dcgan_lib train {FM} --steps 300 --seed 0 --sample-every 500 --out runs/dcgan_fashion32",
+        "python -m dcgan_lib export --checkpoint runs/dcgan_fashion32/checkpoint.pt "
+        "--out checkpoints/dcgan_fashion32_early.pt --generator-only --half",
+    ],
+    "dcgan_fashion32.pt": [
+        f"python -m dcgan_lib train {FM} --steps {LONG_STEPS} --seed 0 --sample-every 500 "
+        "--out runs/dcgan_fashion32 --resume",
+        "python -m dcgan_lib export --checkpoint runs/dcgan_fashion32/checkpoint.pt "
+        "--out checkpoints/dcgan_fashion32.pt --half",
+    ],
+    # the fully connected GAN of Part I, same data, steps and seed
+    "mlp_fashion32.pt": [
+        f"python -m dcgan_lib train {FM} {MLP} --steps {LONG_STEPS} --seed 0 --sample-every 500 "
+        "--out runs/mlp_fashion32",
+        "python -m dcgan_lib export --checkpoint runs/mlp_fashion32/checkpoint.pt "
+        "--out checkpoints/mlp_fashion32.pt --half",
+    ],
+}
+# GAN versus DCGAN: three seeds each, same steps; the MLP also at the DCGAN's wall time
+for seed in (1, 2, 3):
+    for model, flags in (("dcgan", ""), ("mlp", MLP)):
+        name = f"compare/{model}_s{seed}.pt"
+        ENTRIES[name] = [
+            f"python -m dcgan_lib train {FM} {flags} --steps {COMPARE_STEPS} --seed {seed} "
+            f"--out runs/compare_{model}_s{seed}".replace("  ", " "),
+            f"python -m dcgan_lib export --checkpoint runs/compare_{model}_s{seed}/checkpoint.pt "
+            f"--out checkpoints/{name} --generator-only --half",
+        ]
+
+
+def record(name: str, commands: list[str]) -> dict:
+    path = ROOT / "checkpoints" / name
+    state = load_checkpoint(path)
+    meta = state.get("meta", {})
+    cfg = state.get("train_config", {})
+    return {
+        "commands": commands,
+        "seed": meta.get("seed"),
+        "data": f"{meta.get('dataset')} ({meta.get('data_source')})",
+        "steps": state.get("step"),
+        "batch_size": cfg.get("batch_size"),
+        "hardware": meta.get("hardware"),
+        "torch": meta.get("torch"),
+        "wall_time_s": round(float(meta.get("wall_time_s", state.get("elapsed", 0.0))), 1),
+        "size_bytes": path.stat().st_size,
+        "sha256": sha256(path),
+    }
+
+
+def main(names: list[str]) -> None:
+    manifest_path = ROOT / "checkpoints" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"checkpoints": {}}
+    for name in names or list(ENTRIES):
+        for cmd in ENTRIES[name]:
+            print("+", cmd, flush=True)
+            subprocess.run(shlex.split(cmd), cwd=ROOT, check=True)
+        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"checkpoints": {}}
+        manifest["checkpoints"][name] = record(name, ENTRIES[name])
+        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        print(f"recorded {name}", flush=True)
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(torch.get_num_threads())
+    main(sys.argv[1:])

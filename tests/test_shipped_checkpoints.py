@@ -1,0 +1,41 @@
+"""The checkpoints the book ships: the manifest matches the files, and each one loads."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan_lib import load_checkpoint, load_generator
+from dcgan_lib.pretrained import sha256
+
+ROOT = Path(__file__).resolve().parent.parent
+FOLDER = ROOT / "checkpoints"
+MANIFEST = json.loads((FOLDER / "manifest.json").read_text())["checkpoints"] if (FOLDER / "manifest.json").exists() \
+    else {}
+REQUIRED_FIELDS = ("seed", "data", "hardware", "wall_time_s", "sha256")
+
+
+def test_folder_is_small_and_every_file_is_in_the_manifest():
+    files = {p.relative_to(FOLDER).as_posix() for p in FOLDER.rglob("*.pt")}
+    assert files == set(MANIFEST), f"files without a manifest entry or entries without a file: {files ^ set(MANIFEST)}"
+    total = sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())
+    assert total < 30e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 30 MB"
+
+
+@pytest.mark.parametrize("name", sorted(MANIFEST))
+def test_manifest_entry_matches_file_and_loads(name):
+    entry = MANIFEST[name]
+    for field in REQUIRED_FIELDS:
+        assert entry.get(field) not in (None, ""), f"{name}: manifest lacks {field}"
+    commands = entry.get("commands") or [entry.get("command")]
+    assert any(c and c.startswith("python -m dcgan_lib") for c in commands), f"{name}: no dcgan_lib command recorded"
+    path = FOLDER / name
+    assert sha256(path) == entry["sha256"], f"{name}: sha256 differs from the manifest"
+    state = load_checkpoint(path)
+    if "generator" in state:
+        G = load_generator(path)
+        with torch.no_grad():
+            x = G(torch.randn(4, G.latent_dim))
+        assert torch.isfinite(x).all() and x.abs().max() <= 1
+        assert state["step"] == entry["steps"]

@@ -35,8 +35,39 @@ from .train import (
     resolve_device,
     train,
 )
-from .viz import animate_samples, image_grid, plot_history, plot_points, save_grid, show_images
+from .viz import (
+    animate_samples,
+    image_grid,
+    plot_decision_surface,
+    plot_history,
+    plot_optimal_discriminator,
+    plot_points,
+    save_grid,
+    show_images,
+)
 
 __version__ = "0.1.0"
 from .pretrained import manifest, pretrained
-from .metrics import toy_mode_coverage
+from .metrics import (
+    Classifier,
+    WeightsUnavailableError,
+    class_histogram,
+    density_coverage,
+    evaluate,
+    evaluate_features,
+    evaluate_samples,
+    feature_extractor,
+    fid_from_features,
+    format_results,
+    frechet_distance,
+    gaussian_stats,
+    load_classifier,
+    nearest_neighbours,
+    nearest_training_images,
+    precision_recall,
+    results_table,
+    sample_generator,
+    toy_mode_coverage,
+    train_classifier,
+)
+from .notebook import glue

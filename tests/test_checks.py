@@ -1,0 +1,291 @@
+"""Every graded check in dcgan_lib.checks passes a right answer and fails a wrong one.
+
+The registry: ``CASES[name] = Case(right=..., wrong=...)`` for each ``check_*`` function
+that ``dcgan_lib.checks`` exports. ``right`` and ``wrong`` take no arguments: ``right``
+calls the check with a correct answer (it must print a ✓ line and return True), ``wrong``
+with a typical mistake (it must raise ``CheckFailed`` with a message). Keep the entries in
+chapter order, under the same section headers as dcgan_lib/checks.py. A check without an
+entry fails ``test_every_check_is_registered``.
+"""
+from __future__ import annotations
+
+import inspect
+import math
+from typing import Callable, NamedTuple
+
+import pytest
+import torch
+
+from dcgan_lib import Discriminator, Generator, MLPDiscriminator, MLPGenerator, checks
+
+
+class Case(NamedTuple):
+    right: Callable[[], object]
+    wrong: Callable[[], object]
+    says: tuple[str, ...] = ()  # words the failure message must contain (what is off)
+
+
+CASES: dict[str, Case] = {}
+
+
+# -- Quickstart (notebooks/00_quickstart) -----------------------------------------------
+
+CASES["check_to_unit_range"] = Case(
+    right=lambda: checks.check_to_unit_range(lambda pixels, max_value: pixels / max_value * 2 - 1),
+    wrong=lambda: checks.check_to_unit_range(lambda pixels, max_value: pixels / max_value),  # [0, 1]
+    says=("[0, 1]", "[-1, 1]"),
+)
+CASES["check_generated_images"] = Case(
+    right=lambda: checks.check_generated_images(torch.rand(25, 1, 16, 16) * 2 - 1, n=25, channels=1, image_size=16),
+    wrong=lambda: checks.check_generated_images(torch.rand(25, 1, 16, 16) * 255, n=25, channels=1, image_size=16),
+    says=("[-1, 1]", "tanh"),
+)
+CASES["check_discriminator_logits"] = Case(
+    right=lambda: checks.check_discriminator_logits(torch.randn(16) * 3, n=16),
+    wrong=lambda: checks.check_discriminator_logits(torch.sigmoid(torch.randn(16) * 3), n=16),  # probabilities
+    says=("sigmoid", "logits"),
+)
+
+
+# -- The GAN game (notebooks/01_gan_game) -----------------------------------------------
+
+def _optimal_discriminator(x, p_data, p_g):
+    return p_data(x) / (p_data(x) + p_g(x))
+
+
+def _optimal_discriminator_swapped(x, p_data, p_g):  # the probability of "fake"
+    return p_g(x) / (p_data(x) + p_g(x))
+
+
+def _jsd(p, q):
+    m = (p + q) / 2
+    return (torch.xlogy(p, p / m).sum() + torch.xlogy(q, q / m).sum()) / 2
+
+
+def _jsd_plain_log(p, q):  # p * log(p / m) is nan where p = 0
+    m = (p + q) / 2
+    return ((p * torch.log(p / m)).sum() + (q * torch.log(q / m)).sum()) / 2
+
+
+CASES["check_optimal_discriminator"] = Case(
+    right=lambda: checks.check_optimal_discriminator(_optimal_discriminator),
+    wrong=lambda: checks.check_optimal_discriminator(_optimal_discriminator_swapped),
+    says=("swapped",),
+)
+CASES["check_jsd"] = Case(
+    right=lambda: checks.check_jsd(_jsd),
+    wrong=lambda: checks.check_jsd(_jsd_plain_log),
+    says=("0 * log 0",),
+)
+
+
+
+# -- A GAN on 2-D data (notebooks/02_gan_2d) --------------------------------------------
+
+def _mode_coverage(samples, centres, std):
+    distance, nearest = torch.cdist(samples, centres).min(dim=1)
+    close = distance <= 3 * std
+    return int(torch.bincount(nearest[close], minlength=len(centres)).gt(0).sum()), float(close.float().mean())
+
+
+def _mode_coverage_no_radius(samples, centres, std):  # counts every centre that is nearest to some sample
+    distance, nearest = torch.cdist(samples, centres).min(dim=1)
+    return len(set(nearest.tolist())), float((distance <= 3 * std).float().mean())
+
+
+class _PointGenerator(torch.nn.Module):
+    def __init__(self, latent_dim, squash=False):
+        super().__init__()
+        self.latent_dim = latent_dim
+        layers = [torch.nn.Linear(latent_dim, 32), torch.nn.ReLU(), torch.nn.Linear(32, 2)]
+        self.net = torch.nn.Sequential(*layers, *([torch.nn.Tanh()] if squash else []))
+
+    def forward(self, z):
+        return self.net(z)
+
+
+CASES["check_mode_coverage"] = Case(
+    right=lambda: checks.check_mode_coverage(_mode_coverage),
+    wrong=lambda: checks.check_mode_coverage(_mode_coverage_no_radius),
+    says=("3 * std",),
+)
+CASES["check_point_generator"] = Case(
+    right=lambda: checks.check_point_generator(_PointGenerator(2), 2),
+    wrong=lambda: checks.check_point_generator(_PointGenerator(2, squash=True), 2),  # tanh caps |x| at 1
+    says=("Tanh", "radius 2"),
+)
+
+# -- A fully connected GAN on images (notebooks/03_fc_gan_images) -----------------------
+
+def _mlp_generator_parameters(latent_dim, hidden, image_shape):
+    sizes = (latent_dim, *hidden, math.prod(image_shape))
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+def _mlp_generator_weights_only(latent_dim, hidden, image_shape):  # forgets the biases
+    sizes = (latent_dim, *hidden, math.prod(image_shape))
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+
+
+CASES["check_gan_pair"] = Case(
+    right=lambda: checks.check_gan_pair(MLPGenerator(64, (1, 28, 28), (128, 256)),
+                                        MLPDiscriminator((1, 28, 28), (256, 128)), 64, (1, 28, 28)),
+    wrong=lambda: checks.check_gan_pair(MLPGenerator(64, (1, 28, 28), (128, 256)),
+                                        MLPDiscriminator((1, 32, 32), (256, 128)), 64, (1, 28, 28)),  # D for 32x32
+)
+CASES["check_mlp_parameter_count"] = Case(
+    right=lambda: checks.check_mlp_parameter_count(_mlp_generator_parameters),
+    wrong=lambda: checks.check_mlp_parameter_count(_mlp_generator_weights_only),
+)
+
+
+# -- The convolutional building blocks (notebooks/04_conv_building_blocks) -------------
+
+def _upsampling_layer(in_channels, out_channels, factor):
+    if factor % 2 == 0:  # kernel 2f, stride f, padding f/2
+        return torch.nn.ConvTranspose2d(in_channels, out_channels, 2 * factor, factor, factor // 2)
+    return torch.nn.ConvTranspose2d(in_channels, out_channels, factor, factor, 0)
+
+
+def _upsampling_layer_checkerboard(in_channels, out_channels, factor):  # right sizes, kernel f + 1
+    return torch.nn.ConvTranspose2d(in_channels, out_channels, factor + 1, factor, 1, output_padding=1)
+
+
+def _batch_norm(x, gamma, beta, eps=1e-5):
+    mean, var = x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+
+
+def _batch_norm_unbiased(x, gamma, beta, eps=1e-5):  # divides by m - 1
+    mean, var = x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=True, keepdim=True)
+    return (x - mean) / torch.sqrt(var + eps) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
+
+
+CASES["check_upsampling_layer"] = Case(
+    right=lambda: checks.check_upsampling_layer(_upsampling_layer),
+    wrong=lambda: checks.check_upsampling_layer(_upsampling_layer_checkerboard),
+)
+CASES["check_batch_norm"] = Case(
+    right=lambda: checks.check_batch_norm(_batch_norm),
+    wrong=lambda: checks.check_batch_norm(_batch_norm_unbiased),
+)
+
+
+# -- The DCGAN architecture (notebooks/05_dcgan_architecture) ---------------------------
+
+def _generator_stages(image_size, width, channels):
+    n = int(math.log2(image_size)) - 2
+    return [(width * 2 ** (n - 1 - i), 4 * 2**i) for i in range(n)] + [(channels, image_size)]
+
+
+def _generator_stages_doubled(image_size, width, channels):  # one doubling too many at 4x4
+    return [(2 * c, s) for c, s in _generator_stages(image_size, width, channels)[:-1]] + [(channels, image_size)]
+
+
+CASES["check_generator_stages"] = Case(
+    right=lambda: checks.check_generator_stages(_generator_stages),
+    wrong=lambda: checks.check_generator_stages(_generator_stages_doubled),
+)
+CASES["check_dcgan_pair"] = Case(  # 32x32 grey images with a 4x4x64 stage: width 16
+    right=lambda: checks.check_dcgan_pair(Generator(8, 32, 1, 16), Discriminator(32, 1, 16), 32, 1, 64),
+    wrong=lambda: checks.check_dcgan_pair(Generator(8, 32, 1, 32), Discriminator(32, 1, 32), 32, 1, 64),
+)
+
+
+# -- Evaluating a GAN (notebooks/07_evaluating_gans) ------------------------------------
+
+def _frechet_distance(mu1, sigma1, mu2, sigma2):
+    import numpy as np
+    from scipy import linalg
+
+    diff = mu1 - mu2
+    return float(diff @ diff + np.trace(sigma1 + sigma2 - 2 * linalg.sqrtm(sigma1 @ sigma2).real))
+
+
+def _frechet_distance_separate_roots(mu1, sigma1, mu2, sigma2):  # sqrt(S1) sqrt(S2): right only if they commute
+    import numpy as np
+    from scipy import linalg
+
+    diff = mu1 - mu2
+    cross = linalg.sqrtm(sigma1).real @ linalg.sqrtm(sigma2).real
+    return float(diff @ diff + np.trace(sigma1 + sigma2 - 2 * cross))
+
+
+CASES["check_frechet_distance"] = Case(
+    right=lambda: checks.check_frechet_distance(_frechet_distance),
+    wrong=lambda: checks.check_frechet_distance(_frechet_distance_separate_roots),
+    says=("commute", "sqrtm(sigma1 @ sigma2)"),
+)
+
+
+# -- GAN versus DCGAN, measured (notebooks/08_gan_vs_dcgan) -----------------------------
+
+def _compare_runs(scores_a, scores_b, higher_is_better):
+    import statistics
+
+    mean_a, std_a = statistics.mean(scores_a), statistics.stdev(scores_a)
+    mean_b, std_b = statistics.mean(scores_b), statistics.stdev(scores_b)
+    gap = (mean_a - mean_b) if higher_is_better else (mean_b - mean_a)
+    winner = ("a" if gap > 0 else "b") if abs(gap) > std_a + std_b else "tie"
+    return {"mean_a": mean_a, "std_a": std_a, "mean_b": mean_b, "std_b": std_b, "winner": winner}
+
+
+def _compare_runs_no_margin(scores_a, scores_b, higher_is_better):  # calls a winner on any gap
+    result = _compare_runs(scores_a, scores_b, higher_is_better)
+    better_a = (result["mean_a"] > result["mean_b"]) == higher_is_better
+    return {**result, "winner": "a" if better_a else "b"}
+
+
+def _parameters_by_layer_type(model):
+    counts = {}
+    for module in model.modules():
+        n = sum(p.numel() for p in module.parameters(recurse=False))
+        if n:
+            counts[type(module).__name__] = counts.get(type(module).__name__, 0) + n
+    return counts
+
+
+def _parameters_by_child(model):  # only the top-level children: an nn.Sequential counts as one "layer"
+    return {type(m).__name__: sum(p.numel() for p in m.parameters()) for m in model.children()}
+
+
+CASES["check_compare_runs"] = Case(
+    right=lambda: checks.check_compare_runs(_compare_runs),
+    wrong=lambda: checks.check_compare_runs(_compare_runs_no_margin),
+    says=("tie", "std_a + std_b"),
+)
+CASES["check_parameters_by_layer_type"] = Case(
+    right=lambda: checks.check_parameters_by_layer_type(_parameters_by_layer_type),
+    wrong=lambda: checks.check_parameters_by_layer_type(_parameters_by_child),
+)
+
+
+# -- the tests ---------------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_right_answer_passes(name, capsys):
+    torch.manual_seed(0)
+    assert CASES[name].right() is True
+    assert "✓" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_wrong_answer_fails_with_a_message(name):
+    torch.manual_seed(0)
+    with pytest.raises(checks.CheckFailed) as failure:
+        CASES[name].wrong()
+    message = str(failure.value)
+    assert message.strip(), f"{name} failed without saying why"
+    for words in CASES[name].says:
+        assert words in message, f"{name}'s message should mention {words!r}: {message}"
+
+
+def test_every_check_is_registered():
+    defined = {name for name, fn in inspect.getmembers(checks, inspect.isfunction)
+               if name.startswith("check_") and fn.__module__ == checks.__name__}
+    exported = {name for name in checks.__all__ if name.startswith("check_")}
+    assert defined == exported, f"dcgan_lib.checks.__all__ and its check_* functions differ: {defined ^ exported}"
+    missing = sorted(exported - set(CASES))
+    assert not missing, f"register a right and a wrong answer in tests/test_checks.py for: {', '.join(missing)}"
+    unknown = sorted(set(CASES) - exported)
+    assert not unknown, f"tests/test_checks.py registers checks that dcgan_lib.checks does not export: {unknown}"

@@ -675,8 +675,9 @@ def check_discriminator_step(discriminator_step) -> bool:
             loss = got_loss[0] if isinstance(got_loss, (tuple, list)) else got_loss
             _expect(torch.is_tensor(loss) and loss.numel() == 1,
                     f"discriminator_step should return the loss (one number), got {type(loss).__name__}")
-            _expect(float(loss) > 0, f"the discriminator loss is a sum of two cross-entropies, so it is "
-                    f"positive; yours returned {float(loss):.4g} (a sign flipped?)")
+            value = float(loss.detach())
+            _expect(value > 0, f"the discriminator loss is a sum of two cross-entropies, so it is "
+                    f"positive; yours returned {value:.4g} (a sign flipped?)")
         return _passed("discriminator_step")
     hints = {
         "no_zero_grad": "D's update includes gradients left over from before the step: call "

@@ -240,7 +240,8 @@ class FeatureExtractor:
     """A callable: images (n, C, H, W) in [-1, 1] -> features (n, d) float32 on the CPU.
 
     ``prepare`` brings any image batch to what ``network`` expects (channels, size, scaling);
-    ``classifier`` (optional) maps the features to class logits, for the class histogram. Batches of ``batch_size`` go through the network without gradients.
+    ``classifier`` (optional) maps the features to class logits, for the class histogram.
+    Batches of ``batch_size`` go through the network without gradients.
     """
 
     def __init__(self, name: str, network, prepare, classifier=None, class_names=None, device="cpu",
@@ -613,8 +614,9 @@ def cmd_evaluate(args) -> None:
         state = load_checkpoint(path)
         if "generator" not in state:
             what = ", ".join(k for k in ("classifier", "discriminator") if k in state) or "no model"
-            skipped.append(f"{path} holds no generator ({what}); skipped")
-            print(skipped[-1])
+            skipped.append(f"{path} holds no generator ({what})")
+            if len(args.checkpoint) > 1:
+                print(f"{skipped[-1]}; skipped")
             continue
         dataset = args.dataset or state.get("meta", {}).get("dataset")
         if not dataset or dataset == "random":
@@ -629,7 +631,7 @@ def cmd_evaluate(args) -> None:
         print(format_results(results))
         report[str(path)] = results
     if not report:
-        raise ValueError("; ".join(skipped) or "no checkpoint given")
+        raise ValueError("; ".join(skipped) + ": nothing to evaluate")
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
         print(f"wrote {args.json}")
@@ -675,7 +677,8 @@ def cmd_train_classifier(args) -> None:
         manifest_path = out.parent / "manifest.json"
         manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
         manifest.setdefault("checkpoints", {})[out.name] = {
-            "command": command, "commands": [command], "seed": args.seed, "data": f"{record['dataset']} ({record['data_source']})",
+            "commands": [command], "seed": args.seed,
+            "data": f"{record['dataset']} ({record['data_source']})",
             "epochs": record["epochs"], "steps": record["steps"], "batch_size": args.batch_size,
             "hardware": meta["hardware"], "torch": meta["torch"], "wall_time_s": record["wall_time_s"],
             "test_accuracy": record["test_accuracy"], "size_bytes": out.stat().st_size, "sha256": sha256(out)}

@@ -50,7 +50,7 @@ def checkpoint_dir() -> Path | None:
 
 
 def manifest() -> dict:
-    """The manifest: ``{"checkpoints": {name: {"command", "seed", "sha256", ...}}}``."""
+    """The manifest: ``{"checkpoints": {name: {"commands", "seed", "sha256", ...}}}``."""
     folder = checkpoint_dir()
     if folder is None:
         _download("manifest.json", CACHE / "manifest.json", looked=_candidates())
@@ -90,6 +90,6 @@ def pretrained(name: str) -> Path:
     digest = sha256(path)
     if digest != entries[name]["sha256"]:
         raise ValueError(f"{path} does not match the manifest's sha256 (got {digest[:12]}..., expected "
-                         f"{entries[name]['sha256'][:12]}...); re-fetch it or re-run its command: "
-                         f"{entries[name].get('command', '?')}")
+                         f"{entries[name]['sha256'][:12]}...); re-fetch it or re-run its commands: "
+                         f"{' && '.join(entries[name].get('commands', ['?']))}")
     return path

@@ -192,6 +192,35 @@ CASES["check_dcgan_pair"] = Case(  # 32x32 grey images with a 4x4x64 stage: widt
 )
 
 
+# -- Training a DCGAN (notebooks/06_training_dcgan) -------------------------------------
+
+def _discriminator_step(D, opt_d, real, fake):
+    opt_d.zero_grad()
+    loss = torch.nn.functional.softplus(-D(real)).mean() + torch.nn.functional.softplus(D(fake)).mean()
+    loss.backward()
+    opt_d.step()
+    return loss
+
+
+def _discriminator_step_no_zero_grad(D, opt_d, real, fake):  # keeps the generator step's leftover gradients
+    loss = torch.nn.functional.softplus(-D(real)).mean() + torch.nn.functional.softplus(D(fake)).mean()
+    loss.backward()
+    opt_d.step()
+    return loss
+
+
+CASES["check_discriminator_step"] = Case(
+    right=lambda: checks.check_discriminator_step(_discriminator_step),
+    wrong=lambda: checks.check_discriminator_step(_discriminator_step_no_zero_grad),
+    says=("zero_grad",),
+)
+CASES["check_nonsaturating_generator_loss"] = Case(
+    right=lambda: checks.check_nonsaturating_generator_loss(lambda logits: torch.nn.functional.softplus(-logits).mean()),
+    wrong=lambda: checks.check_nonsaturating_generator_loss(lambda logits: -torch.log(torch.sigmoid(logits)).mean()),
+    says=("softplus",),  # log(sigmoid(-200)) is -inf
+)
+
+
 # -- Evaluating a GAN (notebooks/07_evaluating_gans) ------------------------------------
 
 def _frechet_distance(mu1, sigma1, mu2, sigma2):

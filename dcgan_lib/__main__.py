@@ -150,6 +150,7 @@ def cmd_train(args) -> None:
                             channels=args.channels, limit=args.limit, seed=args.seed)
         name, steps = data.name, args.steps or DEFAULT_STEPS.get(data.name, 2000)
     shape = tuple((getattr(data, "x", data)[0]).shape)
+    torch.manual_seed(args.seed)  # the initial weights follow --seed too
     G, D = _models(args, shape)
     out = Path(args.out or f"runs/{name}-{args.model}")
     ckpt = out / "checkpoint.pt"

@@ -128,3 +128,14 @@ def test_cli_truncated_and_foreign_checkpoints(tmp_path):
     for path, message in ((foreign, "not a dcgan_lib checkpoint"), (truncated, "not a readable checkpoint")):
         r = run_cli("sample", "--checkpoint", str(path))
         assert r.returncode != 0 and "Traceback" not in r.stderr and message in r.stderr
+
+
+def test_cli_seed_fixes_the_whole_run(tmp_path):
+    states = []
+    for name in ("a", "b"):
+        out = tmp_path / name
+        r = run_cli("train", "--steps", "2", "--limit", "200", "--batch_size", "16", "--seed", "5", "--out", str(out),
+                    "--no-progress")
+        assert r.returncode == 0, r.stderr
+        states.append(load_checkpoint(out / "checkpoint.pt")["generator"]["state_dict"])
+    assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

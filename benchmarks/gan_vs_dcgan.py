@@ -58,25 +58,22 @@ def main(argv=None) -> None:
     entries = manifest()["checkpoints"]
     extractor = feature_extractor(args.extractor, args.device)
     t0 = time.perf_counter()
-    runs = {}  # (model, seed) -> scores, seconds per step, parameters
-    for model, stem in MODELS.items():
-        for seed in args.seeds:
-            name = f"compare/{stem}_s{seed}.pt"
-            path = pretrained(name)
-            state, G = load_checkpoint(path), load_generator(path)
-            r = evaluate(G, "fashion-mnist", n=args.n, extractor=extractor, seed=args.sample_seed, n_train=0,
-                         device=args.device)
-            r["s_per_step"] = state["history"]["time"][-1] / state["step"]
-            r["steps"], r["g_params"], r["hardware"] = state["step"], count_parameters(G), entries[name]["hardware"]
-            runs[model, seed] = r
-    for model, name in LONG.items():
+
+    def score(name):
         path = pretrained(name)
         state, G = load_checkpoint(path), load_generator(path)
         r = evaluate(G, "fashion-mnist", n=args.n, extractor=extractor, seed=args.sample_seed, n_train=0,
                      device=args.device)
         r["s_per_step"] = state["history"]["time"][-1] / state["step"]
         r["steps"], r["g_params"], r["hardware"] = state["step"], count_parameters(G), entries[name]["hardware"]
-        runs[model, "long"] = r
+        return r
+
+    runs = {}  # (model, seed) -> scores, seconds per step, parameters
+    for model, stem in MODELS.items():
+        for seed in args.seeds:
+            runs[model, seed] = score(f"compare/{stem}_s{seed}.pt")
+    for model, name in LONG.items():
+        runs[model, "long"] = score(name)
 
     first = next(iter(runs.values()))
     print(f"FID, precision/recall (k={first['k_pr']}) and classes hit: {first['extractor']}, "

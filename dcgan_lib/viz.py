@@ -129,6 +129,11 @@ def plot_points(samples, real=None, centres=None, ax=None, title: str | None = N
     if centres is not None:
         c = torch.as_tensor(centres).cpu().numpy()
         ax.scatter(c[:, 0], c[:, 1], marker="x", color="black", s=30, label="modes")
+    return _square(ax, lim, title)
+
+
+def _square(ax, lim, title):
+    """Equal axes on [-lim, lim]^2 (when lim is given) and an optional title."""
     if lim is not None:
         ax.set_xlim(-lim, lim)
         ax.set_ylim(-lim, lim)
@@ -165,12 +170,7 @@ def plot_decision_surface(D, lim: float, ax=None, samples=None, real=None, centr
         ax.figure.colorbar(surface, ax=ax, label="D(x)", ticks=[0, 0.25, 0.5, 0.75, 1])
     if samples is not None or real is not None or centres is not None:
         plot_points(samples if samples is not None else torch.empty(0, 2), real, centres, ax=ax)
-    ax.set_xlim(-lim, lim)
-    ax.set_ylim(-lim, lim)
-    ax.set_aspect("equal")
-    if title:
-        ax.set_title(title)
-    return ax
+    return _square(ax, lim, title)
 
 
 def _gaussian_logpdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:

@@ -8,6 +8,7 @@ the rest of dcgan_lib.
 from __future__ import annotations
 
 import math
+import re
 
 import numpy as np
 import torch
@@ -113,9 +114,23 @@ def animate_samples(history, nrow: int | None = None, interval: int = 400):
         return im, title
 
     anim = animation.FuncAnimation(fig, frame, frames=len(history.samples), interval=interval, blit=False)
-    html = HTML(anim.to_jshtml(default_mode="once"))
+    html = HTML(_offline_jshtml(anim.to_jshtml(default_mode="once")))
     plt.close(fig)
     return html
+
+
+# matplotlib's player draws its buttons with Font Awesome icons fetched from a CDN; the
+# book must work offline and load nothing from outside, so the icons become characters.
+_ICONS = {"minus": "\u2212", "fast-backward": "\u23ee", "step-backward": "\u23f4\u2759",
+          "play fa-flip-horizontal": "\u25c0", "pause": "\u23f8", "play": "\u25b6",
+          "step-forward": "\u2759\u23f5", "fast-forward": "\u23ed", "plus": "+"}
+
+
+def _offline_jshtml(html: str) -> str:
+    """Remove the external stylesheet from a ``to_jshtml`` player and draw its buttons
+    with plain Unicode characters."""
+    html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
+    return re.sub(r'<i class="fa fa-([a-z -]+)"></i>', lambda m: _ICONS.get(m.group(1), m.group(1)), html)
 
 
 def plot_points(samples, real=None, centres=None, ax=None, title: str | None = None, lim: float | None = None):

@@ -36,6 +36,9 @@ def test_history_plot_and_animation():
     assert len(ax1.lines) == 2 and len(ax2.lines) == 3
     html = animate_samples(h).data
     assert "step 3" in html or "<img" in html or "frames" in html
+    # the player must load nothing from outside the page (the book works offline)
+    assert "http://" not in html and "https://" not in html and 'class="fa ' not in html
+    assert "\u25b6" in html  # the play button is drawn with a character
 
 
 def test_decision_surface_restores_training_mode():

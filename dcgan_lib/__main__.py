@@ -7,7 +7,6 @@ one-line message and a non-zero exit status (no traceback).
 from __future__ import annotations
 
 import argparse
-import platform
 import shlex
 import sys
 import time
@@ -17,21 +16,6 @@ import torch
 
 # Defaults that train in about a minute or two on 2 CPU cores (raise them on a GPU).
 DEFAULT_STEPS = {"digits": 4000, "fashion-mnist": 2500, "mnist": 2500}
-
-
-def hardware(device: torch.device) -> str:
-    """A short description of the machine a run used, for the checkpoint's record."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} threads"
 
 
 def _add_train(sub) -> None:
@@ -138,7 +122,7 @@ def _models(args, shape):
 
 def cmd_train(args) -> None:
     from .data import load_dataset
-    from .train import CheckpointEvery, TrainConfig, Trainer
+    from .train import CheckpointEvery, TrainConfig, Trainer, hardware
     from .viz import save_grid
 
     if args.dry_run:

@@ -658,7 +658,7 @@ def add_train_classifier_parser(sub) -> None:
 
 
 def cmd_train_classifier(args) -> None:
-    from .__main__ import hardware
+    from .train import hardware
     from .checkpoint import save_checkpoint
     from .pretrained import sha256
     from .train import resolve_device

@@ -18,8 +18,10 @@ from __future__ import annotations
 import contextlib
 import math
 import os
+import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -34,6 +36,7 @@ __all__ = [
     "Callback",
     "CheckpointEvery",
     "NonFiniteLossError",
+    "hardware",
     "discriminator_step",
     "generator_step",
     "resolve_device",
@@ -191,6 +194,21 @@ def resolve_device(device="auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='auto' or 'cpu'")
     return device
+
+
+def hardware(device: torch.device) -> str:
+    """A short description of the machine a run used, for the checkpoint's record."""
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {torch.get_num_threads()} threads"
 
 
 def _unwrap(model: nn.Module) -> nn.Module:

@@ -177,6 +177,10 @@ return {
   external_scripts: [...document.scripts].filter(s => s.src && !s.src.startsWith(origin)).map(s => s.src),
   mathjax_scripts: [...document.scripts].filter(s => /mathjax/i.test(s.src)).map(s => s.src),
   colab: [...document.querySelectorAll('a[href*="colab.research.google.com/github"]')].map(a => a.href),
+  // Markdown a cell displayed (tables, headings, lists) left as raw text by the renderer
+  raw_markdown: [...document.querySelectorAll('.cell_output p, .output p')]
+    .filter(p => /^\|([^|\n]*\|){3,}/.test(p.innerText) || /^#{1,6} /.test(p.innerText))
+    .map(p => p.innerText.slice(0, 120)),
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
 };
 """
@@ -212,6 +216,7 @@ def test_page(doc, build, server, browser, book_report, record_property):
     problems += [f"broken image: {src}" for src in found["broken_images"]]
     problems += [f"script from outside the book: {src}" for src in found["external_scripts"]]
     problems += [f"browser console: {m}" for m in console]
+    problems += [f"Markdown output not rendered: {text!r}" for text in found["raw_markdown"]]
     if found["maths"]:
         if not found["mathjax_scripts"] or any("/_static/mathjax/" not in s for s in found["mathjax_scripts"]):
             problems.append(f"MathJax not loaded from _static/mathjax/: {found['mathjax_scripts']}")

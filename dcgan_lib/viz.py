@@ -121,9 +121,9 @@ def animate_samples(history, nrow: int | None = None, interval: int = 400):
 
 # matplotlib's player draws its buttons with Font Awesome icons fetched from a CDN; the
 # book must work offline and load nothing from outside, so the icons become characters.
-_ICONS = {"minus": "\u2212", "fast-backward": "\u23ee", "step-backward": "\u23f4\u2759",
-          "play fa-flip-horizontal": "\u25c0", "pause": "\u23f8", "play": "\u25b6",
-          "step-forward": "\u2759\u23f5", "fast-forward": "\u23ed", "plus": "+"}
+_ICONS = {"minus": "\u2212", "fast-backward": "|\u25c0", "step-backward": "\u25c1",
+          "play fa-flip-horizontal": "\u25c0", "pause": "\u275a\u275a", "play": "\u25b6",
+          "step-forward": "\u25b7", "fast-forward": "\u25b6|", "plus": "+"}  # in every common font
 
 
 def _offline_jshtml(html: str) -> str:

@@ -25,6 +25,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from test_platform import toc_files  # pytest puts tests/ on sys.path (no __init__.py there)
+
 ROOT = Path(__file__).resolve().parents[1]
 HTML = ROOT / "_build" / "html"
 SHOTS = ROOT / "_build" / "screenshots"
@@ -36,21 +38,9 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 BENIGN_CONSOLE = ("favicon.ico", "Got invalid theme mode")
 
 
-def toc_docs(root: Path = ROOT) -> list[str]:
-    """Every document of _toc.yml, root first, in reading order."""
-    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf8"))
-    docs = [toc["root"]]
-
-    def walk(entries):
-        for entry in entries or []:
-            if "file" in entry:
-                docs.append(entry["file"])
-            walk(entry.get("sections"))
-
-    for part in toc.get("parts", []):
-        walk(part.get("chapters"))
-    walk(toc.get("chapters"))
-    return [re.sub(r"\.(ipynb|md)$", "", d) for d in docs]
+def toc_docs() -> list[str]:
+    """Every document of _toc.yml, root first, in reading order, without its suffix."""
+    return [re.sub(r"\.(ipynb|md)$", "", d) for d in toc_files()]
 
 
 def repository(root: Path = ROOT) -> dict:

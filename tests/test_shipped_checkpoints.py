@@ -39,3 +39,21 @@ def test_manifest_entry_matches_file_and_loads(name):
             x = G(torch.randn(4, G.latent_dim))
         assert torch.isfinite(x).all() and x.abs().max() <= 1
         assert state["step"] == entry["steps"]
+
+
+def test_evaluate_scores_every_shipped_generator(tmp_path):
+    """`python -m dcgan_lib evaluate` runs on every shipped checkpoint, and the book's DCGAN
+    scores clearly better than its fully connected GAN on FID and recall."""
+    from dcgan_lib.__main__ import main
+
+    files = sorted(str(FOLDER / name) for name in MANIFEST)
+    out = tmp_path / "scores.json"
+    assert main(["evaluate", "--checkpoint", *files, "--n", "200", "--n_train", "200", "--device", "cpu",
+                 "--json", str(out)]) == 0
+    scores = {Path(k).resolve().relative_to(FOLDER).as_posix(): v for k, v in json.loads(out.read_text()).items()}
+    generators = {name for name in MANIFEST if "generator" in load_checkpoint(FOLDER / name)}
+    assert set(scores) == generators, "evaluate skipped a generator or scored a non-generator"
+    for name, s in scores.items():
+        assert s["n_fake"] == 200 and all(torch.isfinite(torch.tensor(s[m])) for m in ("fid", "precision", "recall"))
+    dcgan, mlp = scores["dcgan_fashion32.pt"], scores["mlp_fashion32.pt"]
+    assert dcgan["fid"] < 0.25 * mlp["fid"] and dcgan["recall"] > mlp["recall"] + 0.3

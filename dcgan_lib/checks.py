@@ -194,6 +194,8 @@ def check_jsd(jsd) -> bool:
         ("disjoint supports p = [0.5, 0.5, 0, 0], q = [0, 0, 0.3, 0.7]", torch.tensor([0.5, 0.5, 0.0, 0.0]),
          torch.tensor([0.0, 0.0, 0.3, 0.7])),
         ("p = [0.1, 0.6, 0.3], q = [0.4, 0.4, 0.2]", torch.tensor([0.1, 0.6, 0.3]), torch.tensor([0.4, 0.4, 0.2])),
+        ("an outcome neither has: p = [0.5, 0.5, 0], q = [1, 0, 0]", torch.tensor([0.5, 0.5, 0.0]),
+         torch.tensor([1.0, 0.0, 0.0])),
     ]
     cases += [(f"random 6-outcome distributions #{i}", random[i], random[i + 1]) for i in range(3)]
     for what, p, q in cases:
@@ -205,7 +207,8 @@ def check_jsd(jsd) -> bool:
         expected = _jsd_reference(p, q)
         if torch.isnan(got):
             raise CheckFailed(f"jsd for {what} is nan: 0 * log 0 must count as 0 (the limit of "
-                              "t log t as t -> 0). Use torch.xlogy(p, p / m) or sum only where p > 0")
+                              "t log t as t -> 0), also where p, q and m are all 0. Use "
+                              "torch.xlogy(p, p) - torch.xlogy(p, m), or sum only where p > 0")
         if torch.isinf(got):
             raise CheckFailed(f"jsd for {what} is {float(got)}: a log of a zero probability. Compare p and q "
                               "with the mixture m = (p + q) / 2, not with each other: m > 0 wherever p or q is")

@@ -59,6 +59,11 @@ def _optimal_discriminator_swapped(x, p_data, p_g):  # the probability of "fake"
 
 def _jsd(p, q):
     m = (p + q) / 2
+    return (torch.xlogy(p, p).sum() - torch.xlogy(p, m).sum() + torch.xlogy(q, q).sum() - torch.xlogy(q, m).sum()) / 2
+
+
+def _jsd_xlogy_ratio(p, q):  # xlogy(p, p / m) is still nan where p = q = 0: 0 / 0 inside the log
+    m = (p + q) / 2
     return (torch.xlogy(p, p / m).sum() + torch.xlogy(q, q / m).sum()) / 2
 
 
@@ -78,6 +83,11 @@ CASES["check_jsd"] = Case(
     says=("0 * log 0",),
 )
 
+
+
+def test_jsd_check_catches_an_outcome_neither_distribution_has():
+    with pytest.raises(checks.CheckFailed, match="0 \\* log 0"):
+        checks.check_jsd(_jsd_xlogy_ratio)
 
 
 # -- A GAN on 2-D data (notebooks/02_gan_2d) --------------------------------------------

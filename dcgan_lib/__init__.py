@@ -64,6 +64,7 @@ from .metrics import (
     load_classifier,
     nearest_neighbours,
     nearest_training_images,
+    ball_membership,
     precision_recall,
     results_table,
     sample_generator,

@@ -41,7 +41,7 @@ from .data import DATASETS, _network_available, load_dataset, toy_mixture
 __all__ = [
     "toy_mode_coverage", "frechet_distance", "gaussian_stats", "fid_from_features",
     "Classifier", "train_classifier", "load_classifier", "FeatureExtractor", "feature_extractor",
-    "WeightsUnavailableError", "precision_recall", "density_coverage", "class_histogram",
+    "WeightsUnavailableError", "precision_recall", "ball_membership", "density_coverage", "class_histogram",
     "nearest_neighbours", "nearest_training_images", "sample_generator", "evaluate_features", "evaluate_samples",
     "evaluate", "format_results", "results_table", "add_evaluate_parser", "cmd_evaluate",
     "add_train_classifier_parser", "cmd_train_classifier",
@@ -406,6 +406,17 @@ def precision_recall(real, fake, k: int = 3) -> dict:
     precision = (_inside_any_ball(fake, real, _knn_radii(real, k)) > 0).double().mean()
     recall = (_inside_any_ball(real, fake, _knn_radii(fake, k)) > 0).double().mean()
     return {"precision": float(precision), "recall": float(recall)}
+
+
+def ball_membership(real, fake, k: int = 3) -> tuple[torch.Tensor, torch.Tensor]:
+    """The real manifold of :func:`precision_recall`, sample by sample: the radius of every
+    real point's ball (the distance to its k-th nearest real neighbour, (n,)) and which balls
+    hold each fake sample ((m, n) bool). ``inside.any(1)`` marks the samples that precision
+    counts as realistic. Builds the whole (m, n) matrix: meant for inspecting a few thousand
+    samples, e.g. which real images take in most of a collapsed generator's output."""
+    real, fake = _as_features(real), _as_features(fake)
+    radii = _knn_radii(real, k)
+    return radii, torch.cat([d <= radii[None] for _, d in _chunked_distances(fake, real)])
 
 
 def density_coverage(real, fake, k: int = 5) -> dict:

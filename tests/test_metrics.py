@@ -145,6 +145,17 @@ def test_far_apart_sets_score_zero_and_dropped_modes_lower_recall_only():
     assert dc["coverage"] < 0.55
 
 
+def test_ball_membership_is_precision_sample_by_sample():
+    g = torch.Generator().manual_seed(6)
+    real, fake = torch.randn(300, 4, generator=g), torch.randn(200, 4, generator=g) * 1.5
+    radii, inside = metrics.ball_membership(real, fake, k=3)
+    assert radii.shape == (300,) and inside.shape == (200, 300) and inside.dtype == torch.bool
+    assert inside.any(1).double().mean().item() == pytest.approx(precision_recall(real, fake, 3)["precision"])
+    # a sample placed on a real point lies in that point's ball, one far away in none
+    _, on_and_off = metrics.ball_membership(real, torch.stack([real[7], real[7] + 100]), k=3)
+    assert on_and_off[0, 7] and not on_and_off[1].any()
+
+
 def test_class_histogram_one_class_and_uniform():
     one = metrics.class_histogram(torch.full((500,), 3), 10)
     assert one["modes_hit"] == 1 and one["kl_uniform"] == pytest.approx(math.log(10))

@@ -1,28 +1,83 @@
-"""dcgan_lib: the models, losses, data, trainer and pictures behind the DCGAN Book.
+"""dcgan_lib: the models, losses, data, trainer, metrics and pictures behind the DCGAN Book.
 
 Notebooks import only what this module exports::
 
     from dcgan_lib import Generator, Discriminator, load_dataset, train
+
+The modules, one job each (imports run downwards only; tests/test_layering.py checks it):
+
+    cli, classroom, checks          the command line; student copies; graded checks
+    evaluation, features            scoring generators, results tables; feature extractors
+    train, checkpoint, metrics      the trainer; checkpoints and the manifest; the metrics' maths
+    models, losses, data, viz,      networks, losses, datasets, pictures and tables,
+    device, notebook                the machine; glue for the book's prose
 """
 
-from .checkpoint import CheckpointError, export_checkpoint, load_checkpoint, load_generator, load_model, save_checkpoint
+from .checkpoint import (
+    CheckpointError,
+    export_checkpoint,
+    load_checkpoint,
+    load_generator,
+    load_model,
+    manifest,
+    pretrained,
+    save_checkpoint,
+)
 from .data import DATASETS, Dataset, load_dataset, toy_mixture
+from .device import autocast_dtype, hardware, resolve_device, supports_bf16, supports_tf32
+from .evaluation import (
+    evaluate,
+    evaluate_features,
+    evaluate_samples,
+    format_results,
+    nearest_training_images,
+    results_table,
+)
+from .features import (
+    Classifier,
+    FeatureExtractor,
+    WeightsUnavailableError,
+    feature_extractor,
+    load_classifier,
+    train_classifier,
+)
 from .losses import (
+    GaussianGame,
     discriminator_loss,
+    gaussian_game,
     generator_loss,
     generator_loss_nonsaturating,
     generator_loss_saturating,
     value_function,
 )
+from .metrics import (
+    ball_membership,
+    class_histogram,
+    density_coverage,
+    fid_from_features,
+    frechet_distance,
+    gaussian_stats,
+    nearest_neighbours,
+    pixel_spread,
+    precision_recall,
+    toy_mode_coverage,
+)
 from .models import (
     Discriminator,
     Generator,
+    LayerTrace,
     MLPDiscriminator,
     MLPGenerator,
+    check_image_size,
     count_parameters,
     dcgan_init,
+    make_pair,
     model_from_config,
+    sample_generator,
+    trace_layers,
+    trace_stages,
 )
+from .notebook import glue
 from .train import (
     Callback,
     CheckpointEvery,
@@ -30,12 +85,13 @@ from .train import (
     NonFiniteLossError,
     TrainConfig,
     Trainer,
+    check_model_contract,
     discriminator_step,
     generator_step,
-    resolve_device,
     train,
 )
 from .viz import (
+    Table,
     animate_samples,
     image_grid,
     plot_decision_surface,
@@ -44,31 +100,7 @@ from .viz import (
     plot_points,
     save_grid,
     show_images,
+    table,
 )
 
 __version__ = "0.1.0"
-from .pretrained import manifest, pretrained
-from .metrics import (
-    Classifier,
-    WeightsUnavailableError,
-    class_histogram,
-    density_coverage,
-    evaluate,
-    evaluate_features,
-    evaluate_samples,
-    feature_extractor,
-    fid_from_features,
-    format_results,
-    frechet_distance,
-    gaussian_stats,
-    load_classifier,
-    nearest_neighbours,
-    nearest_training_images,
-    ball_membership,
-    precision_recall,
-    results_table,
-    sample_generator,
-    toy_mode_coverage,
-    train_classifier,
-)
-from .notebook import glue

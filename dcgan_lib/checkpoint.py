@@ -1,4 +1,5 @@
-"""Saving and loading training state.
+"""Checkpoints: the one owner of their format, of the models packed in them, and of the
+manifest of the checkpoints the book ships.
 
 A checkpoint is one ``torch.save`` file holding plain containers and tensors only, so it
 loads with ``torch.load(weights_only=True)`` (no pickled code runs):
@@ -9,29 +10,72 @@ loads with ``torch.load(weights_only=True)`` (no pickled code runs):
      "opt_g": ..., "opt_d": ..., "step": int, "rng": {...}, "fixed_noise": Tensor,
      "history": {...}, "train_config": {...}, "meta": {...}}
 
-Each model's constructor arguments travel with its weights, so ``load_generator(path)``
-rebuilds a generator from the file alone. Files are written atomically: to a temporary
-file in the same folder, flushed to disk, then renamed over the target, so a crash or a
-full disk mid-write never leaves a half-written checkpoint where a good one was.
+Each model's constructor arguments travel with its weights (:func:`pack_model`), so
+``load_generator(path)`` rebuilds a generator from the file alone. Files are written
+atomically: to a temporary file in the same folder, flushed to disk, then renamed over the
+target, so a crash or a full disk mid-write never leaves a half-written checkpoint where a
+good one was.
+
+The shipped checkpoints: ``pretrained("dcgan_fashion32.pt")`` returns the path of one after
+checking its sha256 against ``checkpoints/manifest.json``. It looks, in order, in
+``$DCGAN_CHECKPOINT_DIR``, in the repository checkout this package was installed from,
+and in ``./checkpoints`` or ``../checkpoints`` (a notebook's folder). Where none holds it
+(a pip install in Colab) it downloads the file from the repository into
+``~/.cache/dcgan_lib/checkpoints``, and says so; with no network it fails with a message
+saying where it looked and how to get the file. :func:`manifest_entry` and
+:func:`record_in_manifest` write the manifest (the commands, seed, data, hardware, wall
+time, size and sha256 of each file).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from .models import model_from_config
 
-__all__ = ["FORMAT", "CheckpointError", "export_checkpoint", "save_checkpoint", "load_checkpoint", "load_generator", "load_model"]
+__all__ = [
+    "FORMAT", "CheckpointError", "pack_model", "unpack_model", "save_checkpoint",
+    "load_checkpoint", "load_model", "load_generator", "export_checkpoint",
+    "REPOSITORY", "BRANCH", "sha256", "checkpoint_dir", "manifest", "pretrained",
+    "manifest_entry", "record_in_manifest",
+]
 
 FORMAT = "dcgan_lib.checkpoint/1"
 
 
 class CheckpointError(ValueError):
     """A checkpoint file is missing, unreadable or not one of ours."""
+
+
+def pack_model(model: nn.Module) -> dict:
+    """``{"config": model.config, "state_dict": ...}``: a model as a checkpoint stores it."""
+    return {"config": model.config, "state_dict": model.state_dict()}
+
+
+def unpack_model(entry, what: str = "model", source="checkpoint") -> nn.Module:
+    """Rebuild a model from :func:`pack_model`'s dict, in eval mode; one-line errors."""
+    if not isinstance(entry, dict) or "config" not in entry or "state_dict" not in entry:
+        raise CheckpointError(f"{source} holds no {what}")
+    try:
+        model = model_from_config(entry["config"])
+    except ValueError as e:
+        raise CheckpointError(f"{source}: the {what} cannot be rebuilt ({e})") from None
+    try:
+        model.load_state_dict(entry["state_dict"])
+    except RuntimeError as e:
+        reason = str(e).strip().splitlines()[0]
+        raise CheckpointError(
+            f"{source}: the {what} weights do not fit its recorded configuration ({reason})"
+        ) from None
+    return model.eval()
 
 
 def save_checkpoint(path, state: dict) -> Path:
@@ -75,20 +119,15 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     return state
 
 
-def load_model(path, which: str = "generator", map_location="cpu") -> torch.nn.Module:
-    """Rebuild ``which`` ("generator" or "discriminator") from a checkpoint, in eval mode."""
+def load_model(path, which: str = "generator", map_location="cpu") -> nn.Module:
+    """Rebuild ``which`` ("generator", "discriminator" or "classifier") from a checkpoint,
+    in eval mode."""
+    if which not in ("generator", "discriminator", "classifier"):
+        raise ValueError(
+            f"which must be 'generator', 'discriminator' or 'classifier', got {which!r}"
+        )
     state = load_checkpoint(path, map_location)
-    if which not in ("generator", "discriminator"):
-        raise ValueError(f"which must be 'generator' or 'discriminator', got {which!r}")
-    entry = state.get(which)
-    if not isinstance(entry, dict) or "config" not in entry or "state_dict" not in entry:
-        raise CheckpointError(f"{path} holds no {which}")
-    model = model_from_config(entry["config"])
-    try:
-        model.load_state_dict(entry["state_dict"])
-    except RuntimeError as e:
-        raise CheckpointError(f"{path}: the {which} weights do not fit its recorded configuration ({e})") from None
-    return model.eval()
+    return unpack_model(state.get(which), which, path)
 
 
 def load_generator(path, map_location="cpu") -> torch.nn.Module:
@@ -115,3 +154,120 @@ def export_checkpoint(src, dst, generator_only: bool = False, half: bool = False
                     k: v.half() if v.is_floating_point() else v for k, v in sd.items()}}
     out.pop("format", None)
     return save_checkpoint(dst, out)
+
+
+# ---------------------------------------------------------------------------------------
+# The shipped checkpoints and their manifest
+
+# Kept equal to _config.yml's repository url/branch by tests/test_platform.py.
+REPOSITORY = "https://github.com/dcgan-book/dcgan-book"
+BRANCH = "main"
+CACHE = Path("~/.cache/dcgan_lib/checkpoints").expanduser()
+
+
+def sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _candidates() -> list[Path]:
+    places = []
+    if os.environ.get("DCGAN_CHECKPOINT_DIR"):
+        places.append(Path(os.environ["DCGAN_CHECKPOINT_DIR"]))
+    places.append(Path(__file__).resolve().parent.parent / "checkpoints")  # a repository checkout
+    places += [Path.cwd() / "checkpoints", Path.cwd().parent / "checkpoints", CACHE]
+    return places
+
+
+def checkpoint_dir() -> Path | None:
+    """The first folder holding a ``manifest.json``, or None."""
+    for place in _candidates():
+        if (place / "manifest.json").is_file():
+            return place
+    return None
+
+
+def manifest() -> dict:
+    """The manifest: ``{"checkpoints": {name: {"commands", "seed", "sha256", ...}}}``."""
+    folder = checkpoint_dir()
+    if folder is None:
+        _download("manifest.json", CACHE / "manifest.json", looked=_candidates())
+        folder = CACHE
+    return json.loads((folder / "manifest.json").read_text())
+
+
+def _download(name: str, dest: Path, looked) -> None:
+    url = f"{REPOSITORY.replace('github.com', 'raw.githubusercontent.com')}/{BRANCH}/checkpoints/{name}"
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_suffix(dest.suffix + ".tmp")
+    try:
+        with urllib.request.urlopen(url, timeout=10) as r, open(tmp, "wb") as f:
+            f.write(r.read())
+    except OSError as e:
+        tmp.unlink(missing_ok=True)
+        where = ", ".join(str(p) for p in looked)
+        raise FileNotFoundError(
+            f"checkpoint {name!r} is not in any of: {where}; downloading {url} failed ({e}). "
+            "Clone the repository (its checkpoints/ folder holds the file) or set DCGAN_CHECKPOINT_DIR."
+        ) from None
+    os.replace(tmp, dest)
+    print(f"downloaded {name} from {url}")
+
+
+def pretrained(name: str) -> Path:
+    """Path of the shipped checkpoint ``name`` (e.g. ``"dcgan_fashion32.pt"``), verified."""
+    entries = manifest()["checkpoints"]
+    if name not in entries:
+        raise ValueError(f"no shipped checkpoint named {name!r}; the manifest lists: {', '.join(sorted(entries))}")
+    folder = checkpoint_dir() or CACHE
+    path = folder / name
+    if not path.is_file():
+        _download(name, path, looked=_candidates())
+    digest = sha256(path)
+    if digest != entries[name]["sha256"]:
+        raise ValueError(f"{path} does not match the manifest's sha256 (got {digest[:12]}..., expected "
+                         f"{entries[name]['sha256'][:12]}...); re-fetch it or re-run its commands: "
+                         f"{' && '.join(entries[name].get('commands', ['?']))}")
+    return path
+
+
+def manifest_entry(path, commands, **extra) -> dict:
+    """What the manifest records of a checkpoint: the commands that made it, its seed,
+    data, steps, batch size, hardware, torch version and wall time (from the file's own
+    record), size and sha256; plus ``extra`` (a note, say)."""
+    path = Path(path)
+    state = load_checkpoint(path)
+    meta, cfg = state.get("meta", {}), state.get("train_config", {})
+    entry = {
+        "commands": list(commands),
+        "seed": meta.get("seed"),
+        "data": f"{meta.get('dataset')} ({meta.get('data_source')})",
+        "steps": state.get("step", meta.get("steps")),
+        "batch_size": cfg.get("batch_size", meta.get("batch_size")),
+        "hardware": meta.get("hardware"),
+        "torch": meta.get("torch"),
+        "wall_time_s": round(float(meta.get("wall_time_s", state.get("elapsed", 0.0))), 1),
+        "size_bytes": path.stat().st_size,
+        "sha256": sha256(path),
+    }
+    entry.update({k: meta[k] for k in ("epochs", "test_accuracy") if k in meta})
+    return {**entry, **extra}
+
+
+def record_in_manifest(path, entry: dict, folder=None) -> Path:
+    """Record ``entry`` for the checkpoint ``path`` in ``folder/manifest.json`` (default:
+    the file's own folder), under its path relative to that folder; written atomically."""
+    path = Path(path).resolve()
+    folder = Path(folder).resolve() if folder is not None else path.parent
+    manifest_path = folder / "manifest.json"
+    data = json.loads(manifest_path.read_text()) if manifest_path.exists() else {}
+    data.setdefault("checkpoints", {})[path.relative_to(folder).as_posix()] = entry
+    fd, tmp = tempfile.mkstemp(prefix=".manifest.", suffix=".tmp", dir=folder)
+    with os.fdopen(fd, "w") as f:
+        f.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
+    os.chmod(tmp, 0o644)
+    os.replace(tmp, manifest_path)
+    return manifest_path

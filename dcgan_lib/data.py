@@ -243,7 +243,7 @@ def _user_roots(data_dir) -> list[tuple[str, str | None]]:
             (f"${ENV_VAR}: not set" if env is None else f"${ENV_VAR}", env)]
 
 
-def _network_available(host: str, port: int) -> bool:
+def network_available(host: str, port: int) -> bool:
     """Whether host:port accepts a connection within NETWORK_TIMEOUT seconds.
 
     The probe runs in a thread because a DNS lookup ignores socket timeouts and
@@ -266,7 +266,7 @@ def _network_available(host: str, port: int) -> bool:
 
 def _download_allowed(download: bool | None, host: tuple[str, int], looked: list[str]) -> bool:
     if download is None:
-        if _network_available(*host):
+        if network_available(*host):
             return True
         looked.append(f"download: skipped ({host[0]} did not answer in {NETWORK_TIMEOUT:g} s)")
         return False

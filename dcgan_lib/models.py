@@ -24,7 +24,9 @@ numerically stable way, and a logit is safe under autocast where Sigmoid + BCELo
 
 from __future__ import annotations
 
+import contextlib
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -38,6 +40,13 @@ __all__ = [
     "dcgan_init",
     "count_parameters",
     "model_from_config",
+    "register_model",
+    "make_pair",
+    "sample_generator",
+    "LayerTrace",
+    "trace_layers",
+    "trace_stages",
+    "check_image_size",
 ]
 
 ALLOWED_IMAGE_SIZES = (16, 32, 64, 128, 256)
@@ -49,14 +58,25 @@ def _check_positive_int(name: str, value) -> int:
     return value
 
 
+def check_image_size(image_size, smallest: int = 16, largest: int = 256) -> int:
+    """The one rule for image sizes: a power of two from ``smallest`` to ``largest``.
+
+    The DCGAN pair needs 16 to 256 (one stride-2 stage per doubling from 4x4); the book's
+    small classifier goes down to 8. Returns the size, or raises a one-line ValueError.
+    """
+    ok = isinstance(image_size, int) and not isinstance(image_size, bool)
+    if not ok or not smallest <= image_size <= largest or image_size & (image_size - 1):
+        sizes = ", ".join(str(2**k) for k in range(smallest.bit_length() - 1, largest.bit_length()))
+        raise ValueError(
+            f"image_size must be a power of two from {smallest} to {largest} "
+            f"(one of {sizes}), got {image_size!r}"
+        )
+    return image_size
+
+
 def _num_stages(image_size) -> int:
     """Number of stride-2 stages between 4x4 and ``image_size`` (64 -> 4)."""
-    if isinstance(image_size, bool) or not isinstance(image_size, int) or image_size not in ALLOWED_IMAGE_SIZES:
-        raise ValueError(
-            f"image_size must be a power of two from 16 to 256 "
-            f"(one of {', '.join(map(str, ALLOWED_IMAGE_SIZES))}), got {image_size!r}"
-        )
-    return int(math.log2(image_size)) - 2
+    return int(math.log2(check_image_size(image_size))) - 2
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -205,6 +225,13 @@ class MLPDiscriminator(_Configurable):
 _MODELS = {cls.__name__: cls for cls in (Generator, Discriminator, MLPGenerator, MLPDiscriminator)}
 
 
+def register_model(cls: type) -> type:
+    """Let checkpoints rebuild ``cls`` by name (a class decorator); its instances must
+    record ``.config = {"class": cls.__name__, "kwargs": {...}}``."""
+    _MODELS[cls.__name__] = cls
+    return cls
+
+
 def model_from_config(config: dict) -> nn.Module:
     """Rebuild a model from its ``.config`` (as stored in a checkpoint)."""
     try:
@@ -212,3 +239,146 @@ def model_from_config(config: dict) -> nn.Module:
         return cls(**config["kwargs"])
     except (KeyError, TypeError) as e:
         raise ValueError(f"not a dcgan_lib model configuration: {config!r} ({e})") from None
+
+
+MODEL_KINDS = ("dcgan", "mlp")
+
+
+def make_pair(
+    model: str = "dcgan",
+    image_shape=(1, 32, 32),
+    latent_dim: int = 100,
+    width: int = 32,
+    hidden=(256, 512),
+    seed: int | None = None,
+) -> tuple[nn.Module, nn.Module]:
+    """A fresh (generator, discriminator) pair, as ``python -m dcgan_lib train`` builds it.
+
+    ``model``: "dcgan" (the convolutional pair, ``width`` = ngf = ndf) or "mlp" (the fully
+    connected baseline: G's hidden sizes ``hidden``, D's the same reversed).
+    ``image_shape``: (channels, size, size), or (2,) for 2-D points (mlp only).
+    ``seed``: when given, the initial weights follow it (``torch.manual_seed(seed)`` first).
+    """
+    shape = tuple(int(s) for s in image_shape)
+    if model not in MODEL_KINDS:
+        raise ValueError(f"model must be one of {', '.join(MODEL_KINDS)}, got {model!r}")
+    if seed is not None:
+        torch.manual_seed(seed)
+    if model == "mlp":
+        hidden = tuple(hidden)
+        return MLPGenerator(latent_dim, shape, hidden), MLPDiscriminator(shape, hidden[::-1])
+    if len(shape) != 3 or shape[1] != shape[2]:
+        raise ValueError(
+            f"the dcgan model needs square images (channels, size, size), got shape {shape}: "
+            "use model='mlp' for 2-D points"
+        )
+    channels, size = shape[0], shape[1]
+    return Generator(latent_dim, size, channels, width), Discriminator(size, channels, width)
+
+
+@torch.no_grad()
+def sample_generator(
+    generator: nn.Module,
+    n: int = 64,
+    seed: int | None = 0,
+    *,
+    z: torch.Tensor | None = None,
+    batch_size: int = 500,
+    device=None,
+    autocast=contextlib.nullcontext,
+) -> torch.Tensor:
+    """Samples of ``generator`` as float32 on the CPU: the one sampling path of the book.
+
+    Eval mode (BatchNorm uses its running statistics), no gradients, in batches of
+    ``batch_size``; the generator's train/eval mode is restored afterwards. The noise is
+    ``z`` when given, else ``n`` vectors drawn from N(0, I) with ``seed`` (None: the global
+    random state).
+    """
+    device = device or next(generator.parameters()).device
+    if z is None:
+        if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+            raise ValueError(f"n must be a positive number of samples, got {n!r}")
+        g = torch.Generator().manual_seed(seed) if seed is not None else None
+        z = torch.randn(n, generator.latent_dim, generator=g)
+    was_training = generator.training
+    generator.eval()
+    try:
+        with autocast():
+            out = [generator(z[i : i + batch_size].to(device)).float().cpu()
+                   for i in range(0, len(z), batch_size)]
+    finally:
+        generator.train(was_training)
+    return torch.cat(out)
+
+
+# ---------------------------------------------------------------------------------------
+# Looking inside a model: every layer's output shape, parameters and multiply-adds
+
+
+@dataclass
+class LayerTrace:
+    """One leaf layer as a forward pass met it."""
+
+    name: str  # its name in the model, e.g. "net.3"
+    layer: str  # its class, e.g. "ConvTranspose2d"
+    input_shape: tuple  # without the batch dimension
+    output_shape: tuple
+    parameters: int  # parameters the layer itself holds
+    multiply_adds: int  # per sample: 0 for layers that only add, scale or compare
+
+
+def _multiply_adds(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
+    """Multiply-adds of one sample through a linear or convolution layer."""
+    if isinstance(module, nn.Linear):  # every output is a dot product of length in_features
+        return y[0].numel() * module.in_features
+    if isinstance(module, nn.Conv2d):  # every output pixel: a C_in/groups x kh x kw dot product
+        k = module.kernel_size[0] * module.kernel_size[1]
+        return y[0].numel() * module.in_channels // module.groups * k
+    if isinstance(module, nn.ConvTranspose2d):  # every input pixel scatters a C_out x kh x kw patch
+        k = module.kernel_size[0] * module.kernel_size[1]
+        return x[0].numel() * module.out_channels // module.groups * k
+    return 0
+
+
+def trace_layers(model: nn.Module, x: torch.Tensor) -> list[LayerTrace]:
+    """Run ``x`` through ``model`` (eval mode, no gradients; its mode is restored after)
+    and return one :class:`LayerTrace` per leaf layer, in the order they ran."""
+    rows, hooks = [], []
+    names = {module: name for name, module in model.named_modules()}
+
+    def record(module, inputs, output):  # returns None: a hook's result would replace the output
+        x_in = inputs[0] if inputs else output
+        rows.append(LayerTrace(
+            names[module], type(module).__name__, tuple(x_in.shape[1:]), tuple(output.shape[1:]),
+            sum(p.numel() for p in module.parameters(recurse=False)),
+            _multiply_adds(module, x_in, output)))
+
+    for module in model.modules():
+        if not list(module.children()):  # the layers themselves, not their containers
+            hooks.append(module.register_forward_hook(record))
+    was_training = model.training
+    try:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    finally:
+        for hook in hooks:
+            hook.remove()
+        model.train(was_training)
+    return rows
+
+
+def trace_stages(model: nn.Module, x: torch.Tensor) -> list[dict]:
+    """The trace grouped in stages: a stage starts at each convolution (or linear layer)
+    and takes in the layers after it. One dict per stage: ``layers`` (class names),
+    ``shape`` (its output, without the batch), ``parameters``, ``multiply_adds``."""
+    stages = []
+    for row in trace_layers(model, x):
+        if not stages or row.layer in ("Conv2d", "ConvTranspose2d", "Linear"):
+            stages.append({"layers": [], "shape": None, "parameters": 0, "multiply_adds": 0})
+        stage = stages[-1]
+        stage["layers"].append(row.layer)
+        stage["shape"] = row.output_shape
+        stage["parameters"] += row.parameters
+        stage["multiply_adds"] += row.multiply_adds
+    return stages

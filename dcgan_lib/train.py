@@ -18,16 +18,18 @@ from __future__ import annotations
 import contextlib
 import math
 import os
-import platform
 import time
 from dataclasses import asdict, dataclass, field, fields
-from pathlib import Path
 
 import torch
 from torch import nn
+from torch.utils.data import DataLoader, DistributedSampler
+from tqdm.auto import tqdm
 
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, pack_model, save_checkpoint
+from .device import autocast_dtype, enable_gpu_switches, hardware, resolve_device
 from .losses import discriminator_loss, generator_loss
+from .models import sample_generator
 
 __all__ = [
     "TrainConfig",
@@ -36,10 +38,9 @@ __all__ = [
     "Callback",
     "CheckpointEvery",
     "NonFiniteLossError",
-    "hardware",
+    "check_model_contract",
     "discriminator_step",
     "generator_step",
-    "resolve_device",
     "train",
 ]
 
@@ -89,7 +90,7 @@ class TrainConfig:
     loss: str = "non_saturating"  # or "saturating" (the minimax generator loss)
     seed: int = 0
     device: str = "auto"  # "auto": cuda, then mps, then cpu
-    amp: bool | None = None  # bf16 autocast; None = on CUDA only
+    amp: bool | None = None  # bf16 autocast; None = on CUDA GPUs that support bf16
     channels_last: bool | None = None  # None = on CUDA only
     compile: bool | str = False  # True, or a torch.compile backend name
     sample_every: int = 0  # steps between fixed-noise grids; 0 = 10 grids per run
@@ -165,50 +166,54 @@ class Callback:
 
 
 class CheckpointEvery(Callback):
-    """Write a checkpoint every ``every`` steps and at the end (atomically; rank 0 only)."""
+    """Write a checkpoint every ``every`` steps and at the end (atomically; rank 0 only).
 
-    def __init__(self, path, every: int = 500):
-        self.path, self.every = path, every
+    ``meta``: how the run was made (command, dataset, hardware...), stored in every
+    checkpoint with the wall time trained so far.
+    """
+
+    def __init__(self, path, every: int = 500, meta: dict | None = None):
+        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+            raise ValueError(f"checkpoint every must be a positive number of steps, got {every!r}")
+        self.path, self.every, self.meta = path, every, dict(meta or {})
 
     def on_step_end(self, trainer):
         if trainer.step % self.every == 0:
-            trainer.save(self.path)
+            trainer.save(self.path, **self.meta, wall_time_s=trainer.elapsed)
 
     def on_train_end(self, trainer):
-        trainer.save(self.path)
+        trainer.save(self.path, **self.meta, wall_time_s=trainer.elapsed)
 
 
 # ---------------------------------------------------------------------------------------
 # Helpers
 
 
-def resolve_device(device="auto") -> torch.device:
-    """``"auto"`` picks cuda, then mps, then cpu; anything else is passed to torch.device."""
-    if str(device) == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    device = torch.device(device)
-    if device.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use device='auto' or 'cpu'")
-    return device
+def check_model_contract(model: nn.Module, role: str) -> None:
+    """What the trainer and checkpoints need of a model, checked before any step.
 
-
-def hardware(device: torch.device) -> str:
-    """A short description of the machine a run used, for the checkpoint's record."""
-    if device.type == "cuda":
-        return f"{torch.cuda.get_device_name(device)} (CUDA)"
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {torch.get_num_threads()} threads"
+    Both models: an ``nn.Module`` with ``.config = {"class": ..., "kwargs": {...}}``, its
+    constructor arguments, so a checkpoint can rebuild it (``dcgan_lib`` models record it;
+    a custom module sets it in ``__init__``). The generator also: an int ``latent_dim``.
+    """
+    inner = _unwrap(model)
+    name = type(inner).__name__
+    if not isinstance(inner, nn.Module):
+        raise TypeError(f"the {role} must be a torch.nn.Module, got {name}")
+    config = getattr(inner, "config", None)
+    if not (isinstance(config, dict) and isinstance(config.get("class"), str)
+            and isinstance(config.get("kwargs"), dict)):
+        raise TypeError(
+            f"the {role} ({name}) has no .config = {{'class': ..., 'kwargs': {{...}}}} recording its "
+            "constructor arguments, which checkpoints need to rebuild it; set it in __init__ or "
+            "build the model with dcgan_lib"
+        )
+    latent_dim = getattr(inner, "latent_dim", None)
+    if role == "generator" and (isinstance(latent_dim, bool) or not isinstance(latent_dim, int)):
+        raise TypeError(
+            f"the generator ({name}) has no int .latent_dim, the size of the noise it takes; "
+            "set self.latent_dim in __init__"
+        )
 
 
 def _unwrap(model: nn.Module) -> nn.Module:
@@ -259,8 +264,6 @@ class _Streamed:
     """Batches from a lazy dataset through a DataLoader, cycled forever."""
 
     def __init__(self, dataset, batch_size: int, seed: int, device, workers=None, rank: int = 0, world: int = 1):
-        from torch.utils.data import DataLoader, DistributedSampler
-
         workers = min(8, os.cpu_count() or 1) if workers is None else workers
         sampler = DistributedSampler(dataset, world, rank, seed=seed) if world > 1 else None
         g = torch.Generator().manual_seed(seed)
@@ -303,10 +306,14 @@ class Trainer:
         self.rank, self.world = self._setup_distributed(cfg.device)
         self.device = self._device
         cuda = self.device.type == "cuda"
-        self.amp = cuda if cfg.amp is None else bool(cfg.amp)
+        self.amp_dtype = autocast_dtype(self.device, cfg.amp)  # None: fp32
+        self.amp = self.amp_dtype is not None
+        enable_gpu_switches(self.device)
         channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)
         torch.manual_seed(cfg.seed + self.rank)  # noise differs per process; weights are broadcast by DDP
 
+        check_model_contract(generator, "generator")
+        check_model_contract(discriminator, "discriminator")
         self.G, self.D = generator, discriminator
         self.latent_dim = _unwrap(generator).latent_dim
         memory_format = torch.channels_last if channels_last else torch.preserve_format
@@ -370,7 +377,7 @@ class Trainer:
     def _autocast(self):
         if not self.amp:
             return contextlib.nullcontext()
-        return torch.autocast(self.device.type, dtype=torch.bfloat16)
+        return torch.autocast(self.device.type, dtype=self.amp_dtype)
 
     # -- the loop ------------------------------------------------------------------------
     def train_step(self) -> None:
@@ -416,20 +423,11 @@ class Trainer:
                 getattr(self.history, name).append(v)
         self._pending.clear()
 
-    @torch.no_grad()
     def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
         if z is None:
             z = torch.randn(n or self.config.n_samples, self.latent_dim, device=self.device)
-        G = _unwrap(self.G)
-        was_training = G.training
-        G.eval()
-        try:
-            with self._autocast():
-                out = G(z.to(self.device))
-        finally:
-            G.train(was_training)
-        return out.float().cpu()
+        return sample_generator(_unwrap(self.G), z=z, device=self.device, autocast=self._autocast)
 
     def _record_samples(self) -> None:
         out = self.sample(z=self.fixed_noise)
@@ -445,8 +443,6 @@ class Trainer:
         self._t0 = time.perf_counter()
         bar = None
         if cfg.progress and self.is_main:
-            from tqdm.auto import tqdm
-
             bar = tqdm(total=total, initial=self.step, desc="training", unit="step", leave=False)
         try:
             if self.step == 0 and not self.history.sample_steps and self.is_main:
@@ -490,8 +486,8 @@ class Trainer:
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
         return {
-            "generator": {"config": G.config, "state_dict": G.state_dict()},
-            "discriminator": {"config": D.config, "state_dict": D.state_dict()},
+            "generator": pack_model(G),
+            "discriminator": pack_model(D),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "step": self.step,

@@ -1,4 +1,5 @@
-"""Pictures: image grids, training curves, the fixed-noise animation, 2-D sample plots.
+"""Pictures: image grids, training curves, the fixed-noise animation, 2-D sample plots,
+and the tables (pictures of numbers) every chapter displays.
 
 Every function draws into a matplotlib Axes (made for you when not given) and returns
 it, so notebooks compose figures without copying plotting code. Nothing here imports
@@ -14,7 +15,7 @@ import numpy as np
 import torch
 
 __all__ = ["image_grid", "save_grid", "show_images", "plot_history", "animate_samples", "plot_points",
-           "plot_decision_surface", "plot_optimal_discriminator"]
+           "plot_decision_surface", "plot_optimal_discriminator", "Table", "table"]
 
 
 def _plt():
@@ -188,32 +189,12 @@ def plot_decision_surface(D, lim: float, ax=None, samples=None, real=None, centr
     return _square(ax, lim, title)
 
 
-def _gaussian_logpdf(x: np.ndarray, mu: float, sigma: float) -> np.ndarray:
-    return -0.5 * ((x - mu) / sigma) ** 2 - math.log(sigma * math.sqrt(2 * math.pi))
-
-
-def plot_optimal_discriminator(mu: float, sigma: float, ax=None, data_mu: float = 0.0,
-                               data_sigma: float = 1.0) -> float:
-    """Draw p_data = N(data_mu, data_sigma^2), p_g = N(mu, sigma^2) and the optimal
-    discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) (right axis) on ``ax``, and
-    return C(G) = max_D V(D, G) = V(D*, G), which the title also shows.
-
-    C(G) is integrated numerically on a fine grid (Riemann sum over +-14 standard
-    deviations of both densities; its error is far below 1e-9). Theorem 1 of Goodfellow
-    et al. (2014): C(G) = -log 4 + 2 JSD(p_data || p_g), at least -log 4, with equality
-    exactly when p_g = p_data. Log-densities keep D* exact where a density underflows.
-    """
-    if not (sigma > 0 and data_sigma > 0):
-        raise ValueError(f"standard deviations must be positive, got sigma={sigma}, data_sigma={data_sigma}")
-    lo = min(data_mu - 14 * data_sigma, mu - 14 * sigma)
-    hi = max(data_mu + 14 * data_sigma, mu + 14 * sigma)
-    n = min(2_000_001, max(40_001, int((hi - lo) / (min(sigma, data_sigma) / 40))))  # >= 40 points per std
-    x = np.linspace(lo, hi, n)
-    log_pd, log_pg = _gaussian_logpdf(x, data_mu, data_sigma), _gaussian_logpdf(x, mu, sigma)
-    log_sum = np.logaddexp(log_pd, log_pg)
-    log_d, log_1md = log_pd - log_sum, log_pg - log_sum  # log D*(x), log(1 - D*(x))
-    value = float(np.sum(np.exp(log_pd) * log_d + np.exp(log_pg) * log_1md) * (x[1] - x[0]))
-
+def plot_optimal_discriminator(game, ax=None):
+    """Draw a one-dimensional game (``dcgan_lib.gaussian_game(mu, sigma)``): p_data, p_g
+    and the optimal discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) (right axis),
+    with C(G) = max_D V(D, G) in the title. Returns ``ax``."""
+    x, log_pd, log_pg, log_d = game.x, game.log_p_data, game.log_p_g, game.log_d_star
+    mu, sigma, data_mu, data_sigma, value = game.mu, game.sigma, game.data_mu, game.data_sigma, game.c_of_g
     ax = ax or _plt().subplots(figsize=(6, 3.2))[1]
     shown = (x >= min(data_mu - 4 * data_sigma, mu - 4 * sigma)) & (x <= max(data_mu + 4 * data_sigma, mu + 4 * sigma))
     xs = x[shown]
@@ -235,4 +216,61 @@ def plot_optimal_discriminator(mu: float, sigma: float, ax=None, data_mu: float 
     twin.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small", framealpha=0.9)
     ax.set_title(rf"$\mu_g$={mu:.2f}, $\sigma_g$={sigma:.2f}:  C(G) = {value:.3f}  ($-\log 4$ = {-math.log(4):.3f})",
                  fontsize="medium")
-    return value
+    return ax
+
+
+# ---------------------------------------------------------------------------------------
+# Tables
+
+
+class Table(str):
+    """A Markdown table: Jupyter and the book display it as a table, ``print`` as text."""
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def _cell(value, fmt) -> str:
+    if value is None:
+        return "-"
+    if callable(fmt):
+        return str(fmt(value))
+    if fmt:
+        return format(value, fmt)
+    if isinstance(value, float):
+        return f"{value:.3f}"
+    return str(value)
+
+
+def table(rows, columns=None) -> Table:
+    """A Markdown table of ``rows``: a list of dicts, or ``{label: dict}``, whose labels
+    make the first column (titled by ``columns[0]``, a string; the other columns follow).
+
+    ``columns``: keys, or ``(key, title)`` / ``(key, title, format)`` tuples, where format
+    is a format spec (``".2f"``, ``","``) or a callable; default: the first row's keys.
+    Floats show 3 decimals unless told otherwise; a missing value shows "-". Columns
+    whose values are all numbers are right-aligned.
+    """
+    if isinstance(rows, dict):  # {label: row}: the label is column 0, titled columns[0]
+        title = columns[0] if columns else ""
+        rows = [{"\0label": name, **row} for name, row in rows.items()]
+        rest = list(columns[1:]) if columns else [k for k in rows[0] if k != "\0label"]
+        columns = [("\0label", title), *rest]
+    rows = list(rows)
+    if not rows:
+        raise ValueError("table() needs at least one row")
+    spec = []
+    for c in columns or list(rows[0]):
+        c = (c, c) if isinstance(c, str) else tuple(c)
+        spec.append((c[0], c[1], c[2] if len(c) > 2 else None))
+    lines = ["| " + " | ".join(title for _, title, _ in spec) + " |"]
+    align = []
+    for key, _, _ in spec:
+        values = [r.get(key) for r in rows if r.get(key) is not None]
+        numeric = values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
+                                 for v in values)
+        align.append(" ---: " if numeric else " --- ")
+    lines.append("|" + "|".join(align) + "|")
+    for r in rows:
+        lines.append("| " + " | ".join(_cell(r.get(k), f) for k, _, f in spec) + " |")
+    return Table("\n".join(lines))

@@ -11,7 +11,6 @@ the checkpoint's own record), size and sha256. Run it from the repository root:
 
 from __future__ import annotations
 
-import json
 import shlex
 import subprocess
 import sys
@@ -21,8 +20,7 @@ import torch
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from dcgan_lib.checkpoint import load_checkpoint  # noqa: E402
-from dcgan_lib.pretrained import sha256  # noqa: E402
+from dcgan_lib.checkpoint import load_checkpoint, manifest_entry, record_in_manifest  # noqa: E402
 
 FM = "--dataset fashion-mnist --image-size 32 --no-progress"
 LONG_STEPS = 2000
@@ -69,26 +67,6 @@ for seed in (1, 2, 3):
         ]
 
 
-def record(name: str, commands: list[str]) -> dict:
-    path = ROOT / "checkpoints" / name
-    state = load_checkpoint(path)
-    meta = state.get("meta", {})
-    cfg = state.get("train_config", {})
-    return {
-        "commands": commands,
-        "seed": meta.get("seed"),
-        "data": f"{meta.get('dataset')} ({meta.get('data_source')})",
-        "steps": state.get("step"),
-        "batch_size": cfg.get("batch_size"),
-        "hardware": meta.get("hardware"),
-        "torch": meta.get("torch"),
-        "wall_time_s": round(float(meta.get("wall_time_s", state.get("elapsed", 0.0))), 1),
-        "size_bytes": path.stat().st_size,
-        "sha256": sha256(path),
-        "note": NOTE,
-    }
-
-
 def up_to_date(cmd: str) -> bool:
     """A train command whose checkpoint already holds exactly its steps need not run again
     (training is deterministic on the CPU, and resumes exactly)."""
@@ -103,8 +81,7 @@ def up_to_date(cmd: str) -> bool:
 
 
 def main(names: list[str]) -> None:
-    manifest_path = ROOT / "checkpoints" / "manifest.json"
-    manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"checkpoints": {}}
+    folder = ROOT / "checkpoints"
     for name in names or list(ENTRIES):
         for cmd in ENTRIES[name]:
             if up_to_date(cmd):
@@ -112,9 +89,8 @@ def main(names: list[str]) -> None:
                 continue
             print("+", cmd, flush=True)
             subprocess.run(shlex.split(cmd), cwd=ROOT, check=True)
-        manifest = json.loads(manifest_path.read_text()) if manifest_path.exists() else {"checkpoints": {}}
-        manifest["checkpoints"][name] = record(name, ENTRIES[name])
-        manifest_path.write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        entry = manifest_entry(folder / name, ENTRIES[name], note=NOTE)
+        record_in_manifest(folder / name, entry, folder)
         print(f"recorded {name}", flush=True)
 
 

@@ -38,7 +38,7 @@ def no_default_dirs(monkeypatch, tmp_path):
     """Point every default search place at empty folders and forbid the network."""
     monkeypatch.setattr(data, "SYSTEM_DATA_DIRS", {"fashion-mnist": (str(tmp_path / "debian"),)})
     monkeypatch.setattr(data, "CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(data, "_network_available", lambda host, port: False)
+    monkeypatch.setattr(data, "network_available", lambda host, port: False)
     monkeypatch.delenv(data.ENV_VAR, raising=False)
     return tmp_path
 

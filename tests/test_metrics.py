@@ -42,7 +42,8 @@ def test_toy_mode_coverage_min_count_and_bad_shape():
 
 # -- Frechet distance and FID -------------------------------------------------------------
 
-from dcgan_lib import metrics  # noqa: E402
+from dcgan_lib import evaluation  # noqa: E402
+from dcgan_lib import features, metrics  # noqa: E402
 from dcgan_lib.metrics import (density_coverage, fid_from_features, frechet_distance,  # noqa: E402
                                precision_recall)
 
@@ -98,7 +99,7 @@ def test_fid_matches_torchmetrics_with_the_same_feature_extractor():
     from torchmetrics.image.fid import FrechetInceptionDistance
 
     torch.manual_seed(0)
-    net = metrics.Classifier(16, 1, 10).eval()
+    net = features.Classifier(16, 1, 10).eval()
 
     class Features(torch.nn.Module):  # what torchmetrics accepts as `feature`
         num_features = 128
@@ -168,7 +169,7 @@ def test_nearest_neighbours_and_memorisation_pairs():
     g = torch.Generator().manual_seed(6)
     train = torch.rand(50, 1, 8, 8, generator=g) * 2 - 1
     copies = train[[7, 3, 41]]
-    found = metrics.nearest_training_images(copies, train, n=3)
+    found = evaluation.nearest_training_images(copies, train, n=3)
     assert found["indices"].tolist() == [7, 3, 41]
     assert torch.allclose(found["distances"], torch.zeros(3), atol=1e-4)
     assert found["pairs"].shape == (6, 1, 8, 8) and torch.equal(found["pairs"][3:], copies)
@@ -194,15 +195,15 @@ class OneImageGenerator(torch.nn.Module):
 def test_generator_of_one_class_hits_one_mode_with_kl_log10():
     from dcgan_lib import load_dataset
 
-    extractor = metrics.feature_extractor("digits")
+    extractor = features.feature_extractor("digits")
     assert extractor.name == "classifier-digits16"
     test = load_dataset("digits", split="test")
     assert (extractor.predict(test.x) == test.y).float().mean() > 0.95  # the shipped classifier works
-    results = metrics.evaluate(OneImageGenerator(test.x[0]), "digits", n=200, extractor=extractor, n_train=0)
+    results = evaluation.evaluate(OneImageGenerator(test.x[0]), "digits", n=200, extractor=extractor, n_train=0)
     assert results["modes_hit"] == 1 and results["kl_uniform"] == pytest.approx(math.log(10))
     assert results["recall"] < 0.05 and results["coverage"] < 0.05
     assert results["n_real"] == 200 and results["n_fake"] == 200 and results["extractor"] == "classifier-digits16"
-    real_vs_real = metrics.evaluate_samples(load_dataset("digits", limit=360).x, test.x, extractor)
+    real_vs_real = evaluation.evaluate_samples(load_dataset("digits", limit=360).x, test.x, extractor)
     assert real_vs_real["fid"] < results["fid"] and real_vs_real["modes_hit"] == 10
 
 
@@ -210,13 +211,13 @@ def test_missing_inception_weights_fail_fast_with_a_clear_message(tmp_path, monk
     import time
 
     monkeypatch.setattr(torch.hub, "get_dir", lambda: str(tmp_path))   # no cached weights
-    monkeypatch.setattr(metrics, "_network_available", lambda host, port: False)
+    monkeypatch.setattr(features, "network_available", lambda host, port: False)
     t0 = time.perf_counter()
-    with pytest.raises(metrics.WeightsUnavailableError, match="Inception weights are unavailable offline"):
-        metrics.feature_extractor("inception-v3")
+    with pytest.raises(features.WeightsUnavailableError, match="Inception weights are unavailable offline"):
+        features.feature_extractor("inception-v3")
     assert time.perf_counter() - t0 < 60
     with pytest.raises(ValueError, match="unknown feature extractor"):
-        metrics.feature_extractor("vgg")
+        features.feature_extractor("vgg")
 
 
 def test_evaluate_cli_on_a_tiny_checkpoint(tmp_path):
@@ -239,7 +240,7 @@ def test_evaluate_cli_on_a_tiny_checkpoint(tmp_path):
     assert "recall (k=3, classifier-digits16, n_real=100, n_fake=100)" in run.stdout
     assert (tmp_path / "r.json").is_file()
 
-    from dcgan_lib.__main__ import main
+    from dcgan_lib.cli import main
     assert main(["evaluate", "--checkpoint", str(clf)]) == 1          # only a classifier: an error
     assert main(["evaluate", "--checkpoint", str(tiny), "--n", "1"]) == 1
     assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 1

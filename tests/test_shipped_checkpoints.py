@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from dcgan_lib import load_checkpoint, load_generator
-from dcgan_lib.pretrained import sha256
+from dcgan_lib.checkpoint import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "checkpoints"
@@ -44,7 +44,7 @@ def test_manifest_entry_matches_file_and_loads(name):
 def test_evaluate_scores_every_shipped_generator(tmp_path):
     """`python -m dcgan_lib evaluate` runs on every shipped checkpoint, and the book's DCGAN
     scores clearly better than its fully connected GAN on FID and recall."""
-    from dcgan_lib.__main__ import main
+    from dcgan_lib.cli import main
 
     files = sorted(str(FOLDER / name) for name in MANIFEST)
     out = tmp_path / "scores.json"

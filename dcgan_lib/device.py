@@ -1,0 +1,132 @@
+"""The machine a run uses: choosing the device, describing the hardware, what it supports.
+
+* :func:`resolve_device` turns ``"auto"`` (cuda, then mps, then cpu) or a name into a
+  ``torch.device``, with a one-line error for a device that is not there;
+* :func:`hardware` describes it in a few words, for checkpoints and benchmark tables;
+* :func:`supports_bf16` / :func:`supports_tf32` say what the device can do, and
+  :func:`autocast_dtype` turns that into the mixed-precision policy (bf16 by default only
+  on GPUs that support it);
+* :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning).
+
+Nothing here imports the rest of dcgan_lib.
+"""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+import torch
+
+__all__ = [
+    "resolve_device",
+    "hardware",
+    "cpu_name",
+    "cpu_has_amx_bf16",
+    "supports_bf16",
+    "supports_tf32",
+    "autocast_dtype",
+    "enable_gpu_switches",
+]
+
+
+def resolve_device(device="auto") -> torch.device:
+    """``"auto"`` picks cuda, then mps, then cpu; anything else is passed to torch.device."""
+    if str(device) == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        mps = getattr(torch.backends, "mps", None)
+        if mps is not None and mps.is_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    try:
+        device = torch.device(device)
+    except (RuntimeError, TypeError):
+        raise ValueError(
+            f"unknown device {device!r}; use 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'"
+        ) from None
+    if device.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(
+            "device 'cuda' was asked for but no CUDA GPU is available; use device='auto' or 'cpu'"
+        )
+    if device.type == "mps" and not getattr(torch.backends, "mps", None):
+        raise ValueError("device 'mps' was asked for but this PyTorch has no MPS support")
+    return device
+
+
+def _cpuinfo() -> str:
+    try:
+        return Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ""
+
+
+def cpu_name() -> str:
+    """The CPU's model name (from /proc/cpuinfo where there is one)."""
+    for line in _cpuinfo().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor() or platform.machine()
+
+
+def cpu_has_amx_bf16() -> bool:
+    """Whether this CPU has bf16 matrix units (Intel AMX), where bf16 autocast pays off."""
+    return "amx_bf16" in _cpuinfo()
+
+
+def hardware(device) -> str:
+    """A short description of the machine a run used, for the checkpoint's record."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"{torch.cuda.get_device_name(device)} (CUDA)"
+    if device.type == "mps":
+        return f"{platform.machine()} Apple GPU (MPS)"
+    return f"{cpu_name()}, {torch.get_num_threads()} threads"
+
+
+def supports_bf16(device) -> bool:
+    """Fast bf16 arithmetic: CUDA GPUs of compute capability 8.0 or newer (A100, H100,
+    RTX 30xx...; not the T4 or V100), or a CPU with AMX bf16 units."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return torch.cuda.get_device_capability(device) >= (8, 0)
+    if device.type == "cpu":
+        return cpu_has_amx_bf16()
+    return False
+
+
+def supports_tf32(device) -> bool:
+    """TF32 tensor cores for fp32 matrix products: CUDA compute capability 8.0 or newer."""
+    device = torch.device(device)
+    return device.type == "cuda" and torch.cuda.get_device_capability(device) >= (8, 0)
+
+
+def autocast_dtype(device, amp: bool | None = None) -> torch.dtype | None:
+    """The dtype of a run's autocast, or None for plain fp32.
+
+    ``amp=None`` chooses by capability: bf16 on CUDA GPUs with bf16 support, fp32 elsewhere
+    (fp16 on older GPUs would need a gradient scaler, which the trainer does not use).
+    ``amp=True`` asks for bf16 and fails with a one-line reason where the device lacks it
+    (a CPU always runs bf16, though only one with AMX units runs it fast); ``False`` is fp32.
+    """
+    device = torch.device(device)
+    if amp is None:
+        return torch.bfloat16 if device.type == "cuda" and supports_bf16(device) else None
+    if not amp:
+        return None
+    if device.type == "cpu" or (device.type == "cuda" and supports_bf16(device)):
+        return torch.bfloat16
+    raise ValueError(
+        f"bf16 autocast was asked for, but {hardware(device)} does not support bf16; "
+        "train without --amp (fp32)"
+    )
+
+
+def enable_gpu_switches(device) -> None:
+    """TF32 matrix products and cuDNN autotuning on CUDA (fixed shapes: the fastest
+    convolution algorithm is found once). Global switches; a no-op elsewhere."""
+    if torch.device(device).type != "cuda":
+        return
+    torch.backends.cuda.matmul.allow_tf32 = True
+    torch.backends.cudnn.allow_tf32 = True
+    torch.backends.cudnn.benchmark = True

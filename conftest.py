@@ -19,6 +19,7 @@ It also
 - sets the environment the kernels inherit: DCGAN_BOOK_TEST=1, a headless matplotlib
   backend, and OpenMP threads that wait passively.
 """
+
 from __future__ import annotations
 
 import os
@@ -90,6 +91,7 @@ def book_report(request) -> dict:
 
 # -- ordering ---------------------------------------------------------------------------
 
+
 def _rank(item) -> int:
     if isinstance(item, IPyNbCell):
         return 1
@@ -118,6 +120,7 @@ def _run(item) -> NotebookRun | None:
 
 # -- recording the outputs nbval produces ------------------------------------------------
 
+
 class _Tap:
     """Sends nbval's cells to the kernel and keeps the iopub messages that answer the
     latest one.
@@ -133,8 +136,9 @@ class _Tap:
 
         def execute_cell_input(source, allow_stdin=None):
             self.messages = []
-            self.msg_id = kernel.kc.execute(source, store_history=True, allow_stdin=allow_stdin,
-                                            stop_on_error=False)
+            self.msg_id = kernel.kc.execute(
+                source, store_history=True, allow_stdin=allow_stdin, stop_on_error=False
+            )
             return self.msg_id
 
         def get_message(stream, timeout=None):
@@ -173,7 +177,12 @@ def outputs_from_messages(messages, execution_count: int) -> list:
             out["execution_count"] = execution_count
         if kind == "display_data" and content.get("transient", {}).get("display_id"):
             displays.setdefault(content["transient"]["display_id"], []).append(len(outs))
-        if kind == "stream" and outs and outs[-1]["output_type"] == "stream" and outs[-1]["name"] == out["name"]:
+        if (
+            kind == "stream"
+            and outs
+            and outs[-1]["output_type"] == "stream"
+            and outs[-1]["name"] == out["name"]
+        ):
             outs[-1]["text"] += out["text"]
             continue
         outs.append(out)
@@ -221,9 +230,11 @@ def pytest_runtest_makereport(item, call):
     if run.seconds > BUDGET_S and report.passed:
         report.outcome = "failed"
         report.longrepr = (
-            f"{run.path.name} took {run.seconds:.0f} s under nbval, over its budget of {BUDGET_S:.0f} s "
-            "(DCGAN_NOTEBOOK_BUDGET_S). Lower the defaults in its parameters cell, or load a "
-            "checkpoint made by the project's commands instead of training live.")
+            f"{run.path.name} took {run.seconds:.0f} s under nbval, "
+            f"over its budget of {BUDGET_S:.0f} s (DCGAN_NOTEBOOK_BUDGET_S). "
+            "Lower the defaults in its parameters cell, or load a "
+            "checkpoint made by the project's commands instead of training live."
+        )
         run.failed += 1
 
 
@@ -240,9 +251,13 @@ def _store_in_cache(config, run: NotebookRun) -> str:
     for i, cell in enumerate(code):
         cell.outputs, cell.execution_count = run.outputs[i], i + 1
     nb.metadata["language_info"] = {
-        "name": "python", "version": sys.version.split()[0], "mimetype": "text/x-python",
-        "codemirror_mode": {"name": "ipython", "version": 3}, "pygments_lexer": "ipython3",
-        "nbconvert_exporter": "python", "file_extension": ".py",
+        "name": "python",
+        "version": sys.version.split()[0],
+        "mimetype": "text/x-python",
+        "codemirror_mode": {"name": "ipython", "version": 3},
+        "pygments_lexer": "ipython3",
+        "nbconvert_exporter": "python",
+        "file_extension": ".py",
     }
     try:
         from jupyter_cache import get_cache
@@ -251,7 +266,9 @@ def _store_in_cache(config, run: NotebookRun) -> str:
         cache = get_cache(str(jupyter_cache_path()))
         cache.cache_notebook_bundle(
             CacheBundleIn(nb, str(run.path), data={"execution_seconds": run.seconds}),
-            check_validity=False, overwrite=True)
+            check_validity=False,
+            overwrite=True,
+        )
     except Exception as err:  # the tests still count; the build will execute it instead
         return f"no ({type(err).__name__}: {err})"
     _report(config)["cached"].append(run.path)
@@ -260,6 +277,7 @@ def _store_in_cache(config, run: NotebookRun) -> str:
 
 # -- summary ----------------------------------------------------------------------------
 
+
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     report = _report(config)
     runs = [r for r in report["notebooks"].values() if r.start is not None]
@@ -267,7 +285,10 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if runs:
         terminalreporter.section("notebook times (nbval)")
         width = max(len(r.path.name) for r in runs)
-        write(f"{'notebook':<{width}}  {'seconds':>8}  {'budget':>6}  {'result':<12}  stored in book cache")
+        write(
+            f"{'notebook':<{width}}  {'seconds':>8}  {'budget':>6}  {'result':<12}  "
+            "stored in book cache"
+        )
         for r in runs:
             secs = "-" if r.seconds is None else f"{r.seconds:.1f}"
             over = r.seconds is not None and r.seconds > BUDGET_S

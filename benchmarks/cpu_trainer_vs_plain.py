@@ -33,8 +33,9 @@ def plain_loop(data: torch.Tensor, steps: int | None, seconds: float | None, see
     criterion = nn.BCELoss()
     optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
     optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(data), batch_size=64, shuffle=True,
-                                         drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(data), batch_size=64, shuffle=True, drop_last=True
+    )
     step, t0 = 0, time.perf_counter()
     while True:
         for (real,) in loader:
@@ -58,14 +59,23 @@ def plain_loop(data: torch.Tensor, steps: int | None, seconds: float | None, see
             optG.step()
             step += 1
             elapsed = time.perf_counter() - t0
-            if (steps is not None and step >= steps) or (seconds is not None and elapsed >= seconds):
+            if (steps is not None and step >= steps) or (
+                seconds is not None and elapsed >= seconds
+            ):
                 return netG, step, elapsed
 
 
 def library_loop(data, steps, seconds, seed):
     G, D = Generator(100, 32, 1, 32), Discriminator(32, 1, 32)
-    cfg = TrainConfig(steps=steps or 10**9, batch_size=64, seed=seed, device="cpu", time_limit=seconds,
-                      progress=False, sample_every=10**9)
+    cfg = TrainConfig(
+        steps=steps or 10**9,
+        batch_size=64,
+        seed=seed,
+        device="cpu",
+        time_limit=seconds,
+        progress=False,
+        sample_every=10**9,
+    )
     t = Trainer(G, D, data, cfg)
     t0 = time.perf_counter()
     t.fit()
@@ -75,8 +85,15 @@ def library_loop(data, steps, seconds, seed):
 def main():
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--steps", type=int, default=200, help="steps per speed measurement")
-    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats of the speed measurement")
-    p.add_argument("--seconds", type=float, default=120, help="wall time per loop for the quality comparison (0: skip)")
+    p.add_argument(
+        "--repeats", type=int, default=3, help="interleaved repeats of the speed measurement"
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=120,
+        help="wall time per loop for the quality comparison (0: skip)",
+    )
     p.add_argument("--n", type=int, default=2000, help="samples for the Frechet distance")
     args = p.parse_args()
     data = load_dataset("fashion-mnist", image_size=32).x
@@ -84,10 +101,13 @@ def main():
 
     rates = {"plain pytorch/examples loop": [], "dcgan_lib Trainer": []}
     for r in range(args.repeats):
-        for name, fn in (("plain pytorch/examples loop", plain_loop), ("dcgan_lib Trainer", library_loop)):
+        for name, fn in (
+            ("plain pytorch/examples loop", plain_loop),
+            ("dcgan_lib Trainer", library_loop),
+        ):
             _, steps, secs = fn(data, args.steps, None, seed=r)
             rates[name].append(steps / secs)
-    print("\n| loop | steps/s (median of %d) | ratio to plain |" % args.repeats)
+    print(f"\n| loop | steps/s (median of {args.repeats:d}) | ratio to plain |")
     print("|---|---|---|")
     base = sorted(rates["plain pytorch/examples loop"])[args.repeats // 2]
     for name, v in rates.items():
@@ -101,11 +121,16 @@ def main():
         test = load_dataset("fashion-mnist", image_size=32, split="test").x[: args.n]
         with torch.no_grad():
             real_f = extractor(test)
-        print(f"\nquality at equal wall time ({args.seconds:.0f} s each); Frechet distance on "
-              f"{extractor.name} features, n_real={len(test)}, n_fake={args.n}")
+        print(
+            f"\nquality at equal wall time ({args.seconds:.0f} s each); Frechet distance on "
+            f"{extractor.name} features, n_real={len(test)}, n_fake={args.n}"
+        )
         print("| loop | steps | FID |")
         print("|---|---|---|")
-        for name, fn in (("plain pytorch/examples loop", plain_loop), ("dcgan_lib Trainer", library_loop)):
+        for name, fn in (
+            ("plain pytorch/examples loop", plain_loop),
+            ("dcgan_lib Trainer", library_loop),
+        ):
             G, steps, _ = fn(data, None, args.seconds, seed=0)
             G.eval()
             with torch.no_grad():

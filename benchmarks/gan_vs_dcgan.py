@@ -24,8 +24,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dcgan_lib import (count_parameters, evaluate, feature_extractor, load_checkpoint,  # noqa: E402
-                       load_generator, manifest, pretrained)
+from dcgan_lib import (  # noqa: E402
+    count_parameters,
+    evaluate,
+    feature_extractor,
+    load_checkpoint,
+    load_generator,
+    manifest,
+    pretrained,
+)
 
 MODELS = {"MLP": "mlp", "DCGAN": "dcgan"}
 LONG = {"MLP": "mlp_fashion32.pt", "DCGAN": "dcgan_fashion32.pt"}
@@ -43,16 +50,34 @@ def mean_std(values) -> str:
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--n", type=int, default=10_000, help="generated (and real test) images per score")
-    parser.add_argument("--extractor", default="classifier-fashion32", help="feature extractor for every score")
-    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3], help="comparison runs to score")
-    parser.add_argument("--sample_seed", "--sample-seed", type=int, default=0, help="seed of the generators' noise")
-    parser.add_argument("--min_modes", "--min-modes", type=int, default=8,
-                        help="a run counts as collapsed with fewer classes hit than this...")
-    parser.add_argument("--min_recall", "--min-recall", type=float, default=0.10, help="...or a lower recall")
-    parser.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu, ...")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--n", type=int, default=10_000, help="generated (and real test) images per score"
+    )
+    parser.add_argument(
+        "--extractor", default="classifier-fashion32", help="feature extractor for every score"
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=[1, 2, 3], help="comparison runs to score"
+    )
+    parser.add_argument(
+        "--sample_seed", "--sample-seed", type=int, default=0, help="seed of the generators' noise"
+    )
+    parser.add_argument(
+        "--min_modes",
+        "--min-modes",
+        type=int,
+        default=8,
+        help="a run counts as collapsed with fewer classes hit than this...",
+    )
+    parser.add_argument(
+        "--min_recall", "--min-recall", type=float, default=0.10, help="...or a lower recall"
+    )
+    parser.add_argument(
+        "--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu, ..."
+    )
     args = parser.parse_args(argv)
 
     entries = manifest()["checkpoints"]
@@ -62,10 +87,21 @@ def main(argv=None) -> None:
     def score(name):
         path = pretrained(name)
         state, G = load_checkpoint(path), load_generator(path)
-        r = evaluate(G, "fashion-mnist", n=args.n, extractor=extractor, seed=args.sample_seed, n_train=0,
-                     device=args.device)
+        r = evaluate(
+            G,
+            "fashion-mnist",
+            n=args.n,
+            extractor=extractor,
+            seed=args.sample_seed,
+            n_train=0,
+            device=args.device,
+        )
         r["s_per_step"] = state["history"]["time"][-1] / state["step"]
-        r["steps"], r["g_params"], r["hardware"] = state["step"], count_parameters(G), entries[name]["hardware"]
+        r["steps"], r["g_params"], r["hardware"] = (
+            state["step"],
+            count_parameters(G),
+            entries[name]["hardware"],
+        )
         return r
 
     runs = {}  # (model, seed) -> scores, seconds per step, parameters
@@ -76,25 +112,40 @@ def main(argv=None) -> None:
         runs[model, "long"] = score(name)
 
     first = next(iter(runs.values()))
-    print(f"FID, precision/recall (k={first['k_pr']}) and classes hit: {first['extractor']}, "
-          f"n_real={first['n_real']}, n_fake={first['n_fake']}; collapsed = classes hit < {args.min_modes} "
-          f"or recall < {args.min_recall}")
-    header = f"{'model':<6} {'seed':>5} {'steps':>6} {'FID':>8} {'prec.':>6} {'recall':>6} {'classes':>7} " \
-             f"{'G params':>9} {'ms/step':>8} {'collapsed':>9}"
+    print(
+        f"FID, precision/recall (k={first['k_pr']}) and classes hit: {first['extractor']}, "
+        f"n_real={first['n_real']}, n_fake={first['n_fake']}; "
+        f"collapsed = classes hit < {args.min_modes} or recall < {args.min_recall}"
+    )
+    header = (
+        f"{'model':<6} {'seed':>5} {'steps':>6} {'FID':>8} {'prec.':>6} {'recall':>6} "
+        f"{'classes':>7} {'G params':>9} {'ms/step':>8} {'collapsed':>9}"
+    )
     print(header)
     print("-" * len(header))
     for (model, seed), r in runs.items():
-        print(f"{model:<6} {seed!s:>5} {r['steps']:>6} {r['fid']:>8.2f} {r['precision']:>6.3f} {r['recall']:>6.3f} "
-              f"{r['modes_hit']:>7} {r['g_params']:>9,} {1000 * r['s_per_step']:>8.1f} "
-              f"{'yes' if collapsed(r, args.min_modes, args.min_recall) else 'no':>9}")
+        print(
+            f"{model:<6} {seed!s:>5} {r['steps']:>6} {r['fid']:>8.2f} {r['precision']:>6.3f} "
+            f"{r['recall']:>6.3f} "
+            f"{r['modes_hit']:>7} {r['g_params']:>9,} {1000 * r['s_per_step']:>8.1f} "
+            f"{'yes' if collapsed(r, args.min_modes, args.min_recall) else 'no':>9}"
+        )
     print()
     for model in MODELS:
         rs = [runs[model, s] for s in args.seeds]
-        print(f"{model:<6} mean ± std over seeds {args.seeds}: "
-              + ", ".join(f"{m} {mean_std(r[m] for r in rs)}" for m in ("fid", "precision", "recall", "modes_hit"))
-              + f", collapsed {sum(collapsed(r, args.min_modes, args.min_recall) for r in rs)} of {len(rs)}")
-    print(f"\nscored {len(runs)} generators in {time.perf_counter() - t0:.0f} s "
-          f"(training hardware: {first['hardware']})")
+        print(
+            f"{model:<6} mean ± std over seeds {args.seeds}: "
+            + ", ".join(
+                f"{m} {mean_std(r[m] for r in rs)}"
+                for m in ("fid", "precision", "recall", "modes_hit")
+            )
+            + f", collapsed {sum(collapsed(r, args.min_modes, args.min_recall) for r in rs)}"
+            f" of {len(rs)}"
+        )
+    print(
+        f"\nscored {len(runs)} generators in {time.perf_counter() - t0:.0f} s "
+        f"(training hardware: {first['hardware']})"
+    )
 
 
 if __name__ == "__main__":

@@ -34,8 +34,18 @@ from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from dcgan_lib import (Discriminator, Generator, MLPDiscriminator, MLPGenerator, TrainConfig,  # noqa: E402
-                       Trainer, count_parameters, evaluate, feature_extractor, load_dataset)
+from dcgan_lib import (  # noqa: E402
+    Discriminator,
+    Generator,
+    MLPDiscriminator,
+    MLPGenerator,
+    TrainConfig,
+    Trainer,
+    count_parameters,
+    evaluate,
+    feature_extractor,
+    load_dataset,
+)
 
 SHAPE = (1, 32, 32)
 LATENT = 100
@@ -74,14 +84,21 @@ MODELS = {
 
 
 def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0],
-                                     formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    parser.add_argument("--steps", type=int, default=1000, help="generator steps per run (the chapter's runs: 1000)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0], formatter_class=argparse.ArgumentDefaultsHelpFormatter
+    )
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="generator steps per run (the chapter's runs: 1000)"
+    )
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--models", nargs="+", default=list(MODELS), choices=list(MODELS))
-    parser.add_argument("--n", type=int, default=1000, help="generated (and real test) images per score")
+    parser.add_argument(
+        "--n", type=int, default=1000, help="generated (and real test) images per score"
+    )
     parser.add_argument("--batch_size", "--batch-size", type=int, default=64)
-    parser.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu, ...")
+    parser.add_argument(
+        "--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu, ..."
+    )
     args = parser.parse_args(argv)
 
     data = load_dataset("fashion-mnist", 32)
@@ -91,26 +108,53 @@ def main(argv=None) -> None:
         for seed in args.seeds:
             torch.manual_seed(seed)
             G, D = MODELS[name]()
-            trainer = Trainer(G, D, data, TrainConfig(steps=args.steps, batch_size=args.batch_size, seed=seed,
-                                                      device=args.device, progress=False))
+            trainer = Trainer(
+                G,
+                D,
+                data,
+                TrainConfig(
+                    steps=args.steps,
+                    batch_size=args.batch_size,
+                    seed=seed,
+                    device=args.device,
+                    progress=False,
+                ),
+            )
             t0 = time.perf_counter()
             trainer.fit()
             seconds = time.perf_counter() - t0
             r = evaluate(G, "fashion-mnist", n=args.n, extractor=extractor, seed=0)
-            rows.append(dict(model=name, seed=seed, seconds=seconds, params=count_parameters(G) + count_parameters(D),
-                             **{k: float(r[k]) for k in ("fid", "precision", "recall", "modes_hit")}))
-            print(f"{name:>15} seed {seed}: FID {r['fid']:7.2f}  precision {r['precision']:.3f}  "
-                  f"recall {r['recall']:.3f}  classes {r['modes_hit']:2d}  ({seconds:.0f} s)", flush=True)
+            rows.append(
+                dict(
+                    model=name,
+                    seed=seed,
+                    seconds=seconds,
+                    params=count_parameters(G) + count_parameters(D),
+                    **{k: float(r[k]) for k in ("fid", "precision", "recall", "modes_hit")},
+                )
+            )
+            print(
+                f"{name:>15} seed {seed}: FID {r['fid']:7.2f}  precision {r['precision']:.3f}  "
+                f"recall {r['recall']:.3f}  classes {r['modes_hit']:2d}  ({seconds:.0f} s)",
+                flush=True,
+            )
 
-    print(f"\n{args.steps} steps, batch {args.batch_size}, classifier-fashion32, n={args.n}, "
-          f"seeds {' '.join(map(str, args.seeds))}, on {trainer.device}")
+    print(
+        f"\n{args.steps} steps, batch {args.batch_size}, classifier-fashion32, n={args.n}, "
+        f"seeds {' '.join(map(str, args.seeds))}, on {trainer.device}"
+    )
     print("| model | G + D parameters | FID | precision | recall | classes hit | s per run |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | ---: |")
     for name in args.models:
         rs = [r for r in rows if r["model"] == name]
-        mean = {k: statistics.mean(r[k] for r in rs) for k in ("fid", "precision", "recall", "modes_hit", "seconds")}
-        print(f"| {name} | {rs[0]['params']:,} | {mean['fid']:.2f} | {mean['precision']:.3f} | {mean['recall']:.3f} "
-              f"| {mean['modes_hit']:.1f} | {mean['seconds']:.0f} |")
+        mean = {
+            k: statistics.mean(r[k] for r in rs)
+            for k in ("fid", "precision", "recall", "modes_hit", "seconds")
+        }
+        print(
+            f"| {name} | {rs[0]['params']:,} | {mean['fid']:.2f} | {mean['precision']:.3f} "
+            f"| {mean['recall']:.3f} | {mean['modes_hit']:.1f} | {mean['seconds']:.0f} |"
+        )
 
 
 if __name__ == "__main__":

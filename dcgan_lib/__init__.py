@@ -65,19 +65,18 @@ from .metrics import (
 from .models import (
     Discriminator,
     Generator,
-    LayerTrace,
     MLPDiscriminator,
     MLPGenerator,
     check_image_size,
+    check_model_contract,
     count_parameters,
     dcgan_init,
     make_pair,
     model_from_config,
     sample_generator,
-    trace_layers,
-    trace_stages,
 )
 from .notebook import glue
+from .tracing import LayerTrace, trace_layers, trace_stages
 from .train import (
     Callback,
     CheckpointEvery,
@@ -85,7 +84,6 @@ from .train import (
     NonFiniteLossError,
     TrainConfig,
     Trainer,
-    check_model_contract,
     discriminator_step,
     generator_step,
     train,

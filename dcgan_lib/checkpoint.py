@@ -42,10 +42,23 @@ from torch import nn
 from .models import model_from_config
 
 __all__ = [
-    "FORMAT", "CheckpointError", "pack_model", "unpack_model", "save_checkpoint",
-    "load_checkpoint", "load_model", "load_generator", "export_checkpoint",
-    "REPOSITORY", "BRANCH", "sha256", "checkpoint_dir", "manifest", "pretrained",
-    "manifest_entry", "record_in_manifest",
+    "FORMAT",
+    "CheckpointError",
+    "pack_model",
+    "unpack_model",
+    "save_checkpoint",
+    "load_checkpoint",
+    "load_model",
+    "load_generator",
+    "export_checkpoint",
+    "REPOSITORY",
+    "BRANCH",
+    "sha256",
+    "checkpoint_dir",
+    "manifest",
+    "pretrained",
+    "manifest_entry",
+    "record_in_manifest",
 ]
 
 FORMAT = "dcgan_lib.checkpoint/1"
@@ -110,7 +123,9 @@ def load_checkpoint(path, map_location="cpu") -> dict:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as e:  # truncated zip, random bytes, pickled code refused by weights_only
         reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise CheckpointError(f"{path} is not a readable checkpoint (truncated, corrupt or unsafe): {reason}") from None
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (truncated, corrupt or unsafe): {reason}"
+        ) from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise CheckpointError(
             f"{path} is not a dcgan_lib checkpoint (expected format {FORMAT!r}); "
@@ -150,8 +165,12 @@ def export_checkpoint(src, dst, generator_only: bool = False, half: bool = False
         for which in ("generator", "discriminator"):
             if which in out:
                 sd = out[which]["state_dict"]
-                out[which] = {**out[which], "state_dict": {
-                    k: v.half() if v.is_floating_point() else v for k, v in sd.items()}}
+                out[which] = {
+                    **out[which],
+                    "state_dict": {
+                        k: v.half() if v.is_floating_point() else v for k, v in sd.items()
+                    },
+                }
     out.pop("format", None)
     return save_checkpoint(dst, out)
 
@@ -200,7 +219,8 @@ def manifest() -> dict:
 
 
 def _download(name: str, dest: Path, looked) -> None:
-    url = f"{REPOSITORY.replace('github.com', 'raw.githubusercontent.com')}/{BRANCH}/checkpoints/{name}"
+    raw = REPOSITORY.replace("github.com", "raw.githubusercontent.com")
+    url = f"{raw}/{BRANCH}/checkpoints/{name}"
     dest.parent.mkdir(parents=True, exist_ok=True)
     tmp = dest.with_suffix(dest.suffix + ".tmp")
     try:
@@ -211,7 +231,8 @@ def _download(name: str, dest: Path, looked) -> None:
         where = ", ".join(str(p) for p in looked)
         raise FileNotFoundError(
             f"checkpoint {name!r} is not in any of: {where}; downloading {url} failed ({e}). "
-            "Clone the repository (its checkpoints/ folder holds the file) or set DCGAN_CHECKPOINT_DIR."
+            "Clone the repository (its checkpoints/ folder holds the file) "
+            "or set DCGAN_CHECKPOINT_DIR."
         ) from None
     os.replace(tmp, dest)
     print(f"downloaded {name} from {url}")
@@ -221,16 +242,21 @@ def pretrained(name: str) -> Path:
     """Path of the shipped checkpoint ``name`` (e.g. ``"dcgan_fashion32.pt"``), verified."""
     entries = manifest()["checkpoints"]
     if name not in entries:
-        raise ValueError(f"no shipped checkpoint named {name!r}; the manifest lists: {', '.join(sorted(entries))}")
+        raise ValueError(
+            f"no shipped checkpoint named {name!r}; "
+            f"the manifest lists: {', '.join(sorted(entries))}"
+        )
     folder = checkpoint_dir() or CACHE
     path = folder / name
     if not path.is_file():
         _download(name, path, looked=_candidates())
     digest = sha256(path)
     if digest != entries[name]["sha256"]:
-        raise ValueError(f"{path} does not match the manifest's sha256 (got {digest[:12]}..., expected "
-                         f"{entries[name]['sha256'][:12]}...); re-fetch it or re-run its commands: "
-                         f"{' && '.join(entries[name].get('commands', ['?']))}")
+        raise ValueError(
+            f"{path} does not match the manifest's sha256 (got {digest[:12]}..., expected "
+            f"{entries[name]['sha256'][:12]}...); re-fetch it or re-run its commands: "
+            f"{' && '.join(entries[name].get('commands', ['?']))}"
+        )
     return path
 
 

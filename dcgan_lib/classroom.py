@@ -22,6 +22,7 @@ Every answer and test cell gets nbgrader cell metadata (schema 3), outputs are
 cleared, and the Colab badge cell (which links to the solution notebook) is dropped.
 The source notebooks are never modified. nbgrader itself is not needed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -47,6 +48,7 @@ class MarkerError(ValueError):
 
 
 # -- code cells -------------------------------------------------------------------------
+
 
 def _replace_regions(lines: list[str], begin: str, end: str, stub: list[str] | None, where: str):
     """Replace each begin..end region (markers included) by `stub` lines at the begin
@@ -74,7 +76,9 @@ def _replace_regions(lines: list[str], begin: str, end: str, stub: list[str] | N
 
 def strip_code_solution(source: str, where: str = "cell") -> tuple[str, int]:
     """Source with each solution region replaced by the stub; and how many there were."""
-    lines, found = _replace_regions(source.splitlines(), BEGIN_SOLUTION, END_SOLUTION, CODE_STUB, where)
+    lines, found = _replace_regions(
+        source.splitlines(), BEGIN_SOLUTION, END_SOLUTION, CODE_STUB, where
+    )
     return "\n".join(lines), found
 
 
@@ -88,6 +92,7 @@ def has_code_solution(source: str) -> bool:
 
 
 # -- markdown cells ---------------------------------------------------------------------
+
 
 def markdown_segments(source: str, where: str = "cell") -> list[tuple[str, str]]:
     """Split a markdown cell into ("text", ...) and ("solution", ...) pieces, in order."""
@@ -115,8 +120,14 @@ def markdown_segments(source: str, where: str = "cell") -> list[tuple[str, str]]
         elif m:
             j = _directive_end(lines, i, m.group(2), where)
             if m.group(3) == "solution-start":  # gated form: runs to the end of {solution-end}
-                k = next((k for k in range(j + 1, len(lines))
-                          if (e := FENCE.match(lines[k])) and e.group(3) == "solution-end"), None)
+                k = next(
+                    (
+                        k
+                        for k in range(j + 1, len(lines))
+                        if (e := FENCE.match(lines[k])) and e.group(3) == "solution-end"
+                    ),
+                    None,
+                )
                 if k is None:
                     raise MarkerError(f"{where}: {{solution-start}} without {{solution-end}}")
                 j = _directive_end(lines, k, FENCE.match(lines[k]).group(2), where)
@@ -149,9 +160,18 @@ def _directive_end(lines: list[str], start: int, fence: str, where: str) -> int:
 
 # -- notebooks --------------------------------------------------------------------------
 
-def _nbgrader(grade_id: str, *, solution: bool, grade: bool, locked: bool, points: int | None = None) -> dict:
-    meta = {"grade": grade, "grade_id": grade_id, "locked": locked, "schema_version": 3,
-            "solution": solution, "task": False}
+
+def _nbgrader(
+    grade_id: str, *, solution: bool, grade: bool, locked: bool, points: int | None = None
+) -> dict:
+    meta = {
+        "grade": grade,
+        "grade_id": grade_id,
+        "locked": locked,
+        "schema_version": 3,
+        "solution": solution,
+        "task": False,
+    }
     if grade:
         meta["points"] = points if points is not None else 1
     return meta
@@ -186,13 +206,16 @@ def classroom_notebook(nb, name: str = "notebook", solutions: bool = False):
                 continue
             for kind, text in segments:  # solution blocks become answer cells, in place
                 if kind == "text":
-                    cells.append(nbformat.v4.new_markdown_cell(text, metadata=copy.deepcopy(cell.metadata)))
+                    cells.append(
+                        nbformat.v4.new_markdown_cell(text, metadata=copy.deepcopy(cell.metadata))
+                    )
                     continue
                 written += 1
                 answer = nbformat.v4.new_markdown_cell(text if solutions else TEXT_STUB)
                 answer.metadata["tags"] = [ANSWER_TAG]
-                answer.metadata["nbgrader"] = _nbgrader(f"{stem}-written-{written}", solution=True,
-                                                        grade=True, locked=False, points=1)
+                answer.metadata["nbgrader"] = _nbgrader(
+                    f"{stem}-written-{written}", solution=True, grade=True, locked=False, points=1
+                )
                 cells.append(answer)
             continue
         if cell.cell_type != "code":
@@ -203,14 +226,20 @@ def classroom_notebook(nb, name: str = "notebook", solutions: bool = False):
             answers += 1
             if not solutions:
                 cell.source, _ = strip_code_solution(cell.source, where)
-            cell.metadata["nbgrader"] = _nbgrader(f"{stem}-answer-{answers}", solution=True,
-                                                  grade=False, locked=False)
+            cell.metadata["nbgrader"] = _nbgrader(
+                f"{stem}-answer-{answers}", solution=True, grade=False, locked=False
+            )
             previous_code_was_answer = True
         else:
             if previous_code_was_answer and CHECK_CALL.search(cell.source):
                 checks += 1
-                cell.metadata["nbgrader"] = _nbgrader(f"{stem}-check-{checks}", solution=False,
-                                                      grade=True, locked=True, points=_points(cell))
+                cell.metadata["nbgrader"] = _nbgrader(
+                    f"{stem}-check-{checks}",
+                    solution=False,
+                    grade=True,
+                    locked=True,
+                    points=_points(cell),
+                )
             if not solutions:
                 cell.source = strip_hidden_tests(cell.source, where)
             previous_code_was_answer = False
@@ -226,7 +255,9 @@ def write_copies(src_dir, out_dir, solutions: bool = False) -> list[Path]:
     if not src.is_dir():
         raise FileNotFoundError(f"no such folder: {src}")
     if out == src:
-        raise ValueError("OUT_DIR must differ from SRC_DIR: the source notebooks are never modified")
+        raise ValueError(
+            "OUT_DIR must differ from SRC_DIR: the source notebooks are never modified"
+        )
     paths = sorted(p for p in src.glob("*.ipynb") if p.is_file())
     if not paths:
         raise FileNotFoundError(f"no notebooks (*.ipynb) in {src}")
@@ -246,13 +277,21 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m dcgan_lib.classroom",
         description="Write classroom copies of every notebook in SRC_DIR to OUT_DIR: "
-                    "solutions replaced by stubs, hidden tests removed, outputs cleared, "
-                    "nbgrader cell metadata set. SRC_DIR is never modified.")
-    parser.add_argument("src_dir", metavar="SRC_DIR", help="folder of solution notebooks, e.g. notebooks/")
-    parser.add_argument("out_dir", metavar="OUT_DIR", help="folder to write the copies to (created if missing)")
-    parser.add_argument("--solutions", action="store_true",
-                        help="keep the solutions and hidden tests (instructor copies to put in nbgrader's "
-                             "source/ASSIGNMENT/ folder for `nbgrader generate_assignment`)")
+        "solutions replaced by stubs, hidden tests removed, outputs cleared, "
+        "nbgrader cell metadata set. SRC_DIR is never modified.",
+    )
+    parser.add_argument(
+        "src_dir", metavar="SRC_DIR", help="folder of solution notebooks, e.g. notebooks/"
+    )
+    parser.add_argument(
+        "out_dir", metavar="OUT_DIR", help="folder to write the copies to (created if missing)"
+    )
+    parser.add_argument(
+        "--solutions",
+        action="store_true",
+        help="keep the solutions and hidden tests (instructor copies to put in nbgrader's "
+        "source/ASSIGNMENT/ folder for `nbgrader generate_assignment`)",
+    )
     args = parser.parse_args(argv)
     try:
         written = write_copies(args.src_dir, args.out_dir, solutions=args.solutions)

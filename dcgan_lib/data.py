@@ -20,55 +20,71 @@ and one that cannot be found fails at once with a message naming every place loo
     ring, grid     the classic GAN mode-collapse toys: 8 Gaussians on a circle,
                    25 on a 5x5 grid (sampled, so "test" is just another seed)
 """
+
 from __future__ import annotations
 
 import dataclasses
-import gzip
 import math
 import os
 import socket
-import struct
 import threading
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from .imagefiles import IMAGE_EXTENSIONS, LazyImages, read_idx, to_tensor
+
 DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "celeba", "folder", "ring", "grid")
 SPLITS = ("train", "test")
-DEFAULT_IMAGE_SIZE = {"digits": 16, "fashion-mnist": 32, "mnist": 32, "cifar10": 32,
-                      "celeba": 64, "folder": 64}
+DEFAULT_IMAGE_SIZE = {
+    "digits": 16,
+    "fashion-mnist": 32,
+    "mnist": 32,
+    "cifar10": 32,
+    "celeba": 64,
+    "folder": 64,
+}
 
 # Where to look besides data_dir and $DCGAN_DATA_DIR. Module-level so that tests
 # (and unusual installs) can point the search elsewhere.
 SYSTEM_DATA_DIRS = {"fashion-mnist": ("/usr/share/datasets/fashion-mnist",), "mnist": ()}
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_lib")  # torchvision's root
 ENV_VAR = "DCGAN_DATA_DIR"
-LAZY_THRESHOLD = 20_000           # folders with more images than this stream from disk
-IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".webp")
-NETWORK_TIMEOUT = 3.0             # seconds; a missing dataset must fail fast offline
+LAZY_THRESHOLD = 20_000  # folders with more images than this stream from disk
+NETWORK_TIMEOUT = 3.0  # seconds; a missing dataset must fail fast offline
 
-FASHION_CLASSES = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
-                   "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"]
+FASHION_CLASSES = [
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+]
 
-_IDX_DTYPES = {0x08: "u1", 0x09: "i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
-_LUMA = torch.tensor([0.299, 0.587, 0.114])  # ITU-R 601 weights, as PIL's "L" mode
 # per IDX dataset: subfolders searched under a data dir, torchvision's folder, download host
 _IDX_SETS = {
-    "fashion-mnist": (("fashion-mnist", "FashionMNIST/raw"), "FashionMNIST",
-                      ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80)),
+    "fashion-mnist": (
+        ("fashion-mnist", "FashionMNIST/raw"),
+        "FashionMNIST",
+        ("fashion-mnist.s3-website.eu-central-1.amazonaws.com", 80),
+    ),
     "mnist": (("mnist", "MNIST/raw"), "MNIST", ("ossci-datasets.s3.amazonaws.com", 443)),
 }
 _HINTS = {
     "fashion-mnist": "install the Debian package (apt-get install dataset-fashion-mnist), or",
     "cifar10": "extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (the folder "
-               "cifar-10-batches-py) into a folder and pass data_dir=... or set $DCGAN_DATA_DIR; "
-               "or run once where a network exists (download=True).",
+    "cifar-10-batches-py) into a folder and pass data_dir=... or set $DCGAN_DATA_DIR; "
+    "or run once where a network exists (download=True).",
     "celeba": "place torchvision's CelebA layout (celeba/img_align_celeba/ and the list_*.txt "
-              "files) in a folder and pass data_dir=... or set $DCGAN_DATA_DIR; the Google "
-              "Drive download (download=True) often hits its quota.",
+    "files) in a folder and pass data_dir=... or set $DCGAN_DATA_DIR; the Google "
+    "Drive download (download=True) often hits its quota.",
 }
 
 
@@ -79,10 +95,10 @@ class DatasetNotFoundError(FileNotFoundError):
 @dataclass(repr=False)
 class Dataset:
     x: torch.Tensor | torch.utils.data.Dataset  # (N, C, H, W) in [-1, 1], (N, 2) points, or lazy
-    y: torch.Tensor | None                      # int64 labels (toys: mixture component)
+    y: torch.Tensor | None  # int64 labels (toys: mixture component)
     name: str
     class_names: list[str] | None
-    source: str                                 # a path, "scikit-learn" or "synthetic"
+    source: str  # a path, "scikit-learn" or "synthetic"
 
     def __len__(self) -> int:
         return len(self.x)
@@ -94,19 +110,30 @@ class Dataset:
 
     def to(self, device) -> Dataset:
         """A copy with the tensors on `device`; a lazy dataset stays where it is."""
+
         def move(t):
             return t.to(device) if torch.is_tensor(t) else t
+
         return dataclasses.replace(self, x=move(self.x), y=move(self.y))
 
     def __repr__(self) -> str:
-        return (f"Dataset(name={self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
-                f"source={self.source!r})")
+        return (
+            f"Dataset(name={self.name!r}, n={len(self)}, image_shape={self.image_shape}, "
+            f"source={self.source!r})"
+        )
 
 
-def load_dataset(name: str, image_size: int | None = None, split: str = "train",
-                 data_dir: str | os.PathLike | None = None, channels: int | None = None,
-                 limit: int | None = None, seed: int = 0, n_points: int = 10_000,
-                 download: bool | None = None) -> Dataset:
+def load_dataset(
+    name: str,
+    image_size: int | None = None,
+    split: str = "train",
+    data_dir: str | os.PathLike | None = None,
+    channels: int | None = None,
+    limit: int | None = None,
+    seed: int = 0,
+    n_points: int = 10_000,
+    download: bool | None = None,
+) -> Dataset:
     """Load dataset `name` (one of `DATASETS`) scaled to [-1, 1].
 
     image_size: square side in pixels (>= 8); None uses the dataset's default
@@ -146,43 +173,13 @@ def load_dataset(name: str, image_size: int | None = None, split: str = "train",
 def toy_mixture(name: str) -> tuple[torch.Tensor, float]:
     """The centres (K, 2) and standard deviation of a toy Gaussian mixture."""
     key = _canonical(name)
-    if key == "ring":   # 8 modes evenly on a circle of radius 2
+    if key == "ring":  # 8 modes evenly on a circle of radius 2
         angles = torch.arange(8) * (2 * math.pi / 8)
         return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1), 0.02
-    if key == "grid":   # 25 modes on {-4, -2, 0, 2, 4}^2
+    if key == "grid":  # 25 modes on {-4, -2, 0, 2, 4}^2
         ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
         return torch.cartesian_prod(ticks, ticks), 0.05
     raise ValueError(f"{name!r} is not a toy mixture; choose one of: ring, grid")
-
-
-def read_idx(path: str | os.PathLike) -> np.ndarray:
-    """Read an IDX file (raw or .gz), the format of MNIST and Fashion-MNIST.
-
-    Header: two zero bytes, a type code, the number of dimensions, then each
-    dimension as a big-endian uint32; the data follows, big-endian.
-    """
-    path = Path(path)
-    raw = path.read_bytes()
-    if raw[:2] == b"\x1f\x8b":  # gzip magic: decide by content, not by the file name
-        try:
-            raw = gzip.decompress(raw)
-        except (EOFError, gzip.BadGzipFile, zlib.error) as err:
-            raise ValueError(f"{path}: damaged or truncated gzip file ({err}); "
-                             "fetch it again") from err
-    if len(raw) < 4 or raw[:2] != b"\0\0" or raw[2] not in _IDX_DTYPES:
-        raise ValueError(f"{path}: not an IDX file (magic number 0x{raw[:4].hex()})")
-    ndim, header = raw[3], 4 + 4 * raw[3]
-    if len(raw) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(raw)} of {header} bytes)")
-    shape = struct.unpack(f">{ndim}I", raw[4:header])
-    dtype = np.dtype(_IDX_DTYPES[raw[2]])
-    count, found = math.prod(shape), len(raw) - header
-    if found != count * dtype.itemsize:
-        problem = "truncated" if found < count * dtype.itemsize else "oversized"
-        raise ValueError(f"{path}: {problem} IDX file: shape {shape} needs "
-                         f"{count * dtype.itemsize} bytes of data, found {found}; fetch it again")
-    # astype copies into native byte order and a writable array torch can share
-    return np.frombuffer(raw, dtype, count, header).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 def _canonical(name: str) -> str:
@@ -192,29 +189,9 @@ def _canonical(name: str) -> str:
     return key
 
 
-def _to_tensor(images, max_value: float, image_size: int, channels: int | None) -> torch.Tensor:
-    """(N, H, W) or (N, H, W, C) square images in [0, max_value] -> (N, C', S, S) in [-1, 1]."""
-    images = torch.as_tensor(np.asarray(images))
-    if images.ndim == 3:
-        images = images.unsqueeze(-1)
-    n, c = images.shape[0], images.shape[-1]
-    out = torch.empty(n, channels or c, image_size, image_size)
-    for start in range(0, n, 4096):  # chunks bound the float copies' memory for 60k images
-        x = images[start:start + 4096].permute(0, 3, 1, 2).float() / max_value  # N, C, H, W
-        if channels == 3 and c == 1:
-            x = x.expand(-1, 3, -1, -1)
-        elif channels == 1 and c == 3:
-            x = (x * _LUMA.view(1, 3, 1, 1)).sum(dim=1, keepdim=True)
-        if x.shape[-2:] != (image_size, image_size):
-            # antialias makes downsampling average pixels instead of skipping them
-            x = torch.nn.functional.interpolate(x, size=(image_size, image_size), mode="bilinear",
-                                                align_corners=False, antialias=True)
-        out[start:start + 4096] = x.clamp(0, 1) * 2 - 1
-    return out
-
-
-def _find_dir(places: list[tuple[str, str | None]], filenames: list[str],
-              gzipped: bool = False) -> tuple[Path | None, list[str]]:
+def _find_dir(
+    places: list[tuple[str, str | None]], filenames: list[str], gzipped: bool = False
+) -> tuple[Path | None, list[str]]:
     """The first place holding every file (also as .gz if `gzipped`), and a line per place."""
     looked = []
     for label, folder in places:
@@ -230,7 +207,7 @@ def _find_dir(places: list[tuple[str, str | None]], filenames: list[str],
 
 
 def _existing(folder: Path, filename: str, gzipped: bool = True) -> Path | None:
-    for candidate in (folder / filename, folder / (filename + ".gz"))[:1 + gzipped]:
+    for candidate in (folder / filename, folder / (filename + ".gz"))[: 1 + gzipped]:
         if candidate.exists():
             return candidate
     return None
@@ -238,9 +215,13 @@ def _existing(folder: Path, filename: str, gzipped: bool = True) -> Path | None:
 
 def _user_roots(data_dir) -> list[tuple[str, str | None]]:
     env = os.environ.get(ENV_VAR) or None
-    return [("data_dir: not given" if data_dir is None else "data_dir",
-             None if data_dir is None else os.fspath(data_dir)),
-            (f"${ENV_VAR}: not set" if env is None else f"${ENV_VAR}", env)]
+    return [
+        (
+            "data_dir: not given" if data_dir is None else "data_dir",
+            None if data_dir is None else os.fspath(data_dir),
+        ),
+        (f"${ENV_VAR}: not set" if env is None else f"${ENV_VAR}", env),
+    ]
 
 
 def network_available(host: str, port: int) -> bool:
@@ -275,12 +256,14 @@ def _download_allowed(download: bool | None, host: tuple[str, int], looked: list
     return bool(download)
 
 
-def _not_found(name: str, split: str, looked: list[str], hint: str,
-               error=None) -> DatasetNotFoundError:
+def _not_found(
+    name: str, split: str, looked: list[str], hint: str, error=None
+) -> DatasetNotFoundError:
     lines = "\n".join(f"  - {line}" for line in looked)
     cause = f"\nDownload failed: {error}" if error else ""
-    return DatasetNotFoundError(f"{name} ({split}) not found. Looked in:\n{lines}{cause}\n"
-                                f"To get it: {hint}")
+    return DatasetNotFoundError(
+        f"{name} ({split}) not found. Looked in:\n{lines}{cause}\nTo get it: {hint}"
+    )
 
 
 def _load_toy(key, split, seed, n_points, limit) -> Dataset:
@@ -298,10 +281,11 @@ def _load_digits(split, size, channels, limit) -> Dataset:
 
     digits = load_digits()
     # a fixed seed so the test images never change between runs, machines or chapters
-    train, test = train_test_split(np.arange(len(digits.target)), test_size=0.2,
-                                   stratify=digits.target, random_state=0)
+    train, test = train_test_split(
+        np.arange(len(digits.target)), test_size=0.2, stratify=digits.target, random_state=0
+    )
     index = (train if split == "train" else test)[:limit]
-    x = _to_tensor(digits.images[index], 16.0, size, channels)  # pixel values are 0..16
+    x = to_tensor(digits.images[index], 16.0, size, channels)  # pixel values are 0..16
     y = torch.as_tensor(digits.target[index], dtype=torch.int64)
     return Dataset(x, y, "digits", [str(d) for d in range(10)], "scikit-learn")
 
@@ -319,15 +303,19 @@ def _load_idx_set(key, split, size, channels, limit, data_dir, download) -> Data
     cache_raw = os.path.join(CACHE_DIR, tv_folder, "raw")
     places.append(("torchvision cache", cache_raw))
     folder, looked = _find_dir(places, files, gzipped=True)
-    hint = (_HINTS.get(key, "") + " put the four IDX files (train-images-idx3-ubyte, "
-            "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz or raw) "
-            f"in a folder and pass data_dir=... or set ${ENV_VAR}; or run once where a network "
-            "exists (download=True).").strip()
+    hint = (
+        _HINTS.get(key, "") + " put the four IDX files (train-images-idx3-ubyte, "
+        "train-labels-idx1-ubyte, t10k-images-idx3-ubyte, t10k-labels-idx1-ubyte; .gz or raw) "
+        f"in a folder and pass data_dir=... or set ${ENV_VAR}; or run once where a network "
+        "exists (download=True)."
+    ).strip()
     if folder is None and _download_allowed(download, host, looked):
         import torchvision
+
         try:
-            getattr(torchvision.datasets, tv_folder)(CACHE_DIR, train=split == "train",
-                                                     download=True)
+            getattr(torchvision.datasets, tv_folder)(
+                CACHE_DIR, train=split == "train", download=True
+            )
         except Exception as err:  # torchvision raises RuntimeError, URLError, OSError...
             raise _not_found(key, split, looked, hint, err) from err
         folder = Path(cache_raw)
@@ -335,10 +323,11 @@ def _load_idx_set(key, split, size, channels, limit, data_dir, download) -> Data
         raise _not_found(key, split, looked, hint)
     images, labels = (read_idx(_existing(folder, f)) for f in files)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
-        raise ValueError(f"{folder}: IDX images {images.shape} and labels {labels.shape} "
-                         "do not match")
+        raise ValueError(
+            f"{folder}: IDX images {images.shape} and labels {labels.shape} do not match"
+        )
     classes = FASHION_CLASSES if key == "fashion-mnist" else [str(d) for d in range(10)]
-    x = _to_tensor(images[:limit], 255.0, size, channels)
+    x = to_tensor(images[:limit], 255.0, size, channels)
     return Dataset(x, torch.as_tensor(labels[:limit], dtype=torch.int64), key, classes, str(folder))
 
 
@@ -354,22 +343,26 @@ def _torchvision_root(key, marker, split, data_dir, download, host) -> tuple[str
 
 
 def _load_cifar10(split, size, channels, limit, data_dir, download) -> Dataset:
-    root, fetch = _torchvision_root("cifar10", "cifar-10-batches-py", split, data_dir, download,
-                                    ("www.cs.toronto.edu", 443))
+    root, fetch = _torchvision_root(
+        "cifar10", "cifar-10-batches-py", split, data_dir, download, ("www.cs.toronto.edu", 443)
+    )
     import torchvision
+
     try:
         data = torchvision.datasets.CIFAR10(root, train=split == "train", download=fetch)
     except Exception as err:
         raise _not_found("cifar10", split, [f"root: {root}"], _HINTS["cifar10"], err) from err
-    x = _to_tensor(data.data[:limit], 255.0, size, channels)  # data: (N, 32, 32, 3) uint8
+    x = to_tensor(data.data[:limit], 255.0, size, channels)  # data: (N, 32, 32, 3) uint8
     y = torch.as_tensor(data.targets[:limit], dtype=torch.int64)
     return Dataset(x, y, "cifar10", list(data.classes), os.path.join(root, "cifar-10-batches-py"))
 
 
 def _load_celeba(split, size, channels, limit, data_dir, download) -> Dataset:
-    root, fetch = _torchvision_root("celeba", "celeba/img_align_celeba", split, data_dir, download,
-                                    ("drive.google.com", 443))
+    root, fetch = _torchvision_root(
+        "celeba", "celeba/img_align_celeba", split, data_dir, download, ("drive.google.com", 443)
+    )
     import torchvision
+
     try:  # used only for the official split and the download; images are read lazily below
         data = torchvision.datasets.CelebA(root, split=split, target_type=[], download=fetch)
     except Exception as err:
@@ -386,43 +379,20 @@ def _load_folder(split, size, channels, limit, data_dir) -> Dataset:
         raise ValueError("dataset 'folder' needs data_dir=<a folder of images>")
     paths = sorted(p for p in Path(data_dir).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
     if not paths:
-        raise DatasetNotFoundError(f"folder {os.fspath(data_dir)!r} holds no images "
-                                   f"(looked recursively for {', '.join(IMAGE_EXTENSIONS)})")
+        raise DatasetNotFoundError(
+            f"folder {os.fspath(data_dir)!r} holds no images "
+            f"(looked recursively for {', '.join(IMAGE_EXTENSIONS)})"
+        )
     # hold out a fixed 10% (seeded shuffle) so "test" images are never trained on
     order = torch.randperm(len(paths), generator=torch.Generator().manual_seed(0)).tolist()
     n_test = max(1, round(len(paths) / 10))
     index = sorted(order[:n_test] if split == "test" else order[n_test:])[:limit]
     if not index:
-        raise DatasetNotFoundError(f"folder {os.fspath(data_dir)!r} has too few images "
-                                   f"for a {split} split")
+        raise DatasetNotFoundError(
+            f"folder {os.fspath(data_dir)!r} has too few images for a {split} split"
+        )
     images = LazyImages([paths[i] for i in index], size, channels or 3)
     if len(images) > LAZY_THRESHOLD:
         return Dataset(images, None, "folder", None, os.fspath(data_dir))
     x = torch.stack([images[i] for i in range(len(images))])
     return Dataset(x, None, "folder", None, os.fspath(data_dir))
-
-
-class LazyImages(torch.utils.data.Dataset):
-    """Image files read on demand: item i is a (C, S, S) tensor in [-1, 1].
-
-    crop: side of the central square kept before resizing (None: the shorter side).
-    """
-
-    def __init__(self, paths: list[Path], image_size: int, channels: int = 3,
-                 crop: int | None = None):
-        self.paths, self.image_size = list(paths), image_size
-        self.channels, self.crop = channels, crop
-
-    def __len__(self) -> int:
-        return len(self.paths)
-
-    def __getitem__(self, i: int) -> torch.Tensor:
-        from PIL import Image
-
-        with Image.open(self.paths[i]) as image:
-            image = image.convert("RGB")  # palette, alpha and grey files alike
-        w, h = image.size
-        side = min(w, h) if self.crop is None else min(self.crop, w, h)
-        left, top = (w - side) // 2, (h - side) // 2
-        pixels = np.array(image.crop((left, top, left + side, top + side)))  # S, S, 3 uint8
-        return _to_tensor(pixels[None], 255.0, self.image_size, self.channels)[0]

@@ -6,17 +6,21 @@
 * :func:`supports_bf16` / :func:`supports_tf32` say what the device can do, and
   :func:`autocast_dtype` turns that into the mixed-precision policy (bf16 by default only
   on GPUs that support it);
-* :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning).
+* :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning);
+* :func:`init_distributed` joins the process group ``torchrun`` sets up (NCCL on GPUs,
+  gloo on CPUs) and picks this process's device.
 
 Nothing here imports the rest of dcgan_lib.
 """
 
 from __future__ import annotations
 
+import os
 import platform
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 __all__ = [
     "resolve_device",
@@ -27,6 +31,7 @@ __all__ = [
     "supports_tf32",
     "autocast_dtype",
     "enable_gpu_switches",
+    "init_distributed",
 ]
 
 
@@ -130,3 +135,20 @@ def enable_gpu_switches(device) -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
+
+
+def init_distributed(device="auto") -> tuple[int, int, torch.device]:
+    """(rank, world size, device) of this process. Under ``torchrun`` (WORLD_SIZE > 1) it
+    joins the process group, NCCL on GPUs and gloo on CPUs, and takes the GPU LOCAL_RANK;
+    otherwise it is (0, 1, resolve_device(device))."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return 0, 1, resolve_device(device)
+    if not dist.is_initialized():
+        gpu = torch.cuda.is_available() and str(device) in ("auto", "cuda")
+        dist.init_process_group("nccl" if gpu else "gloo")
+    rank, local = dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
+    if dist.get_backend() == "nccl":
+        torch.cuda.set_device(local)
+        return rank, dist.get_world_size(), torch.device("cuda", local)
+    return rank, dist.get_world_size(), resolve_device(device if str(device) != "auto" else "cpu")

@@ -17,14 +17,24 @@ from torch import nn
 from .data import load_dataset, toy_mixture
 from .device import resolve_device
 from .features import FeatureExtractor, default_extractor, feature_extractor
-from .metrics import (class_histogram, density_coverage, fid_from_features, nearest_neighbours,
-                      precision_recall, toy_mode_coverage)
+from .metrics import (
+    class_histogram,
+    density_coverage,
+    fid_from_features,
+    nearest_neighbours,
+    precision_recall,
+    toy_mode_coverage,
+)
 from .models import sample_generator
 from .viz import Table, table
 
 __all__ = [
-    "nearest_training_images", "evaluate_features", "evaluate_samples", "evaluate",
-    "format_results", "results_table",
+    "nearest_training_images",
+    "evaluate_features",
+    "evaluate_samples",
+    "evaluate",
+    "format_results",
+    "results_table",
 ]
 
 
@@ -38,13 +48,19 @@ def nearest_training_images(fake, train, extractor=None, n: int = 8) -> dict:
     fake, train = torch.as_tensor(fake)[:n], torch.as_tensor(train)
     q, r = (extractor(fake), extractor(train)) if extractor is not None else (fake, train)
     dist, idx = nearest_neighbours(q, r, k=1)
-    return {"distances": dist[:, 0], "indices": idx[:, 0], "pairs": torch.cat([fake, train[idx[:, 0]]])}
+    return {
+        "distances": dist[:, 0],
+        "indices": idx[:, 0],
+        "pairs": torch.cat([fake, train[idx[:, 0]]]),
+    }
 
 
 # -- scoring a generator --------------------------------------------------------------------
 
-def evaluate_features(f_fake, f_real, extractor: FeatureExtractor, f_train=None, k_pr: int = 3,
-                      k_dc: int = 5) -> dict:
+
+def evaluate_features(
+    f_fake, f_real, extractor: FeatureExtractor, f_train=None, k_pr: int = 3, k_dc: int = 5
+) -> dict:
     """Every metric of fake features (m, d) against real ones (n, d), both made by ``extractor``.
 
     ``f_train`` (optional): features of training images for the memorisation check, reported as
@@ -53,25 +69,46 @@ def evaluate_features(f_fake, f_real, extractor: FeatureExtractor, f_train=None,
     Compute the real and training features once and score many generators against them.
     """
     f_fake, f_real = torch.as_tensor(f_fake), torch.as_tensor(f_real)
-    results = {"extractor": extractor.name, "n_real": len(f_real), "n_fake": len(f_fake),
-               "fid": fid_from_features(f_real, f_fake), **precision_recall(f_real, f_fake, k_pr),
-               **density_coverage(f_real, f_fake, k_dc), "k_pr": k_pr, "k_dc": k_dc}
+    results = {
+        "extractor": extractor.name,
+        "n_real": len(f_real),
+        "n_fake": len(f_fake),
+        "fid": fid_from_features(f_real, f_fake),
+        **precision_recall(f_real, f_fake, k_pr),
+        **density_coverage(f_real, f_fake, k_dc),
+        "k_pr": k_pr,
+        "k_dc": k_dc,
+    }
     if extractor.classifier is not None:
         hist = class_histogram(extractor.classify(f_fake), len(extractor.class_names or range(10)))
-        results.update(modes_hit=hist["modes_hit"], n_classes=len(hist["counts"]), kl_uniform=hist["kl_uniform"],
-                       class_fractions=hist["fractions"].tolist())
+        results.update(
+            modes_hit=hist["modes_hit"],
+            n_classes=len(hist["counts"]),
+            kl_uniform=hist["kl_uniform"],
+            class_fractions=hist["fractions"].tolist(),
+        )
     if f_train is not None:
-        results.update(n_train=len(f_train),
-                       nn_train_fake=float(nearest_neighbours(f_fake, f_train)[0].median()),
-                       nn_train_real=float(nearest_neighbours(f_real, f_train)[0].median()))
+        results.update(
+            n_train=len(f_train),
+            nn_train_fake=float(nearest_neighbours(f_fake, f_train)[0].median()),
+            nn_train_real=float(nearest_neighbours(f_real, f_train)[0].median()),
+        )
     return results
 
 
-def evaluate_samples(fake, real, extractor: FeatureExtractor, train=None, k_pr: int = 3, k_dc: int = 5) -> dict:
+def evaluate_samples(
+    fake, real, extractor: FeatureExtractor, train=None, k_pr: int = 3, k_dc: int = 5
+) -> dict:
     """Every metric of ``fake`` against ``real`` (images or points) in ``extractor``'s features;
     ``train``: training images for the memorisation check (see ``evaluate_features``)."""
-    return evaluate_features(extractor(fake), extractor(real), extractor,
-                             None if train is None else extractor(train), k_pr, k_dc)
+    return evaluate_features(
+        extractor(fake),
+        extractor(real),
+        extractor,
+        None if train is None else extractor(train),
+        k_pr,
+        k_dc,
+    )
 
 
 def _generator_output(generator) -> tuple:
@@ -82,8 +119,16 @@ def _generator_output(generator) -> tuple:
     return (shape[0], shape[-1]) if len(shape) == 3 else shape
 
 
-def evaluate(generator: nn.Module, dataset_name: str, n: int = 2000, extractor="auto", seed: int = 0,
-             n_train: int = 10_000, device="cpu", data_dir=None) -> dict:
+def evaluate(
+    generator: nn.Module,
+    dataset_name: str,
+    n: int = 2000,
+    extractor="auto",
+    seed: int = 0,
+    n_train: int = 10_000,
+    device="cpu",
+    data_dir=None,
+) -> dict:
     """Score a generator against the held-out test split of ``dataset_name``.
 
     ``n`` fake samples against up to ``n`` test images (all of them when the split is smaller);
@@ -91,8 +136,6 @@ def evaluate(generator: nn.Module, dataset_name: str, n: int = 2000, extractor="
     else Inception-v3). Toy datasets (ring, grid) also get ``toy_mode_coverage``. Returns a
     dict of every score with the extractor's name and sample sizes; ``format_results`` prints it.
     """
-    from .train import resolve_device
-
     device = resolve_device(device)
     if n < 2:
         raise ValueError(f"n must be at least 2, got {n}")
@@ -101,7 +144,9 @@ def evaluate(generator: nn.Module, dataset_name: str, n: int = 2000, extractor="
     if toy != (out == (2,)):
         raise ValueError(f"a generator of shape {out} cannot be scored on {dataset_name!r}")
     if not isinstance(extractor, FeatureExtractor):
-        extractor = feature_extractor(default_extractor(dataset_name) if extractor == "auto" else extractor, device)
+        extractor = feature_extractor(
+            default_extractor(dataset_name) if extractor == "auto" else extractor, device
+        )
     generator = generator.to(device)
     fake = sample_generator(generator, n, seed, device=device)
     if toy:
@@ -109,12 +154,21 @@ def evaluate(generator: nn.Module, dataset_name: str, n: int = 2000, extractor="
         results = evaluate_samples(fake, real, extractor)
         centres, std = toy_mixture(dataset_name)
         cover = toy_mode_coverage(fake, centres, std)
-        results.update(modes_hit=cover["modes_hit"], n_classes=len(centres), high_quality=cover["high_quality"])
+        results.update(
+            modes_hit=cover["modes_hit"], n_classes=len(centres), high_quality=cover["high_quality"]
+        )
     else:
         channels, size = out
-        real = load_dataset(dataset_name, size, "test", data_dir=data_dir, channels=channels, limit=n).x
-        train = load_dataset(dataset_name, size, "train", data_dir=data_dir, channels=channels, limit=n_train).x \
-            if n_train else None
+        real = load_dataset(
+            dataset_name, size, "test", data_dir=data_dir, channels=channels, limit=n
+        ).x
+        train = (
+            load_dataset(
+                dataset_name, size, "train", data_dir=data_dir, channels=channels, limit=n_train
+            ).x
+            if n_train
+            else None
+        )
         results = evaluate_samples(fake, real, extractor, train)
     results["dataset"] = dataset_name
     return results
@@ -123,25 +177,34 @@ def evaluate(generator: nn.Module, dataset_name: str, n: int = 2000, extractor="
 def format_results(results: dict) -> str:
     """One line per score, each naming the extractor and sample sizes it was measured with."""
     tag = f"{results['extractor']}, n_real={results['n_real']}, n_fake={results['n_fake']}"
-    lines = [f"FID ({tag}) = {results['fid']:.3f}",
-             f"precision (k={results['k_pr']}, {tag}) = {results['precision']:.3f}",
-             f"recall (k={results['k_pr']}, {tag}) = {results['recall']:.3f}",
-             f"density (k={results['k_dc']}, {tag}) = {results['density']:.3f}",
-             f"coverage (k={results['k_dc']}, {tag}) = {results['coverage']:.3f}"]
+    lines = [
+        f"FID ({tag}) = {results['fid']:.3f}",
+        f"precision (k={results['k_pr']}, {tag}) = {results['precision']:.3f}",
+        f"recall (k={results['k_pr']}, {tag}) = {results['recall']:.3f}",
+        f"density (k={results['k_dc']}, {tag}) = {results['density']:.3f}",
+        f"coverage (k={results['k_dc']}, {tag}) = {results['coverage']:.3f}",
+    ]
     if "kl_uniform" in results:
-        lines += [f"classes hit (>= 1% of samples; {results['extractor']}, n_fake={results['n_fake']}) = "
-                  f"{results['modes_hit']} of {results['n_classes']}",
-                  f"KL(class histogram || uniform) ({results['extractor']}, n_fake={results['n_fake']}) = "
-                  f"{results['kl_uniform']:.3f} (log {results['n_classes']} = {math.log(results['n_classes']):.3f} "
-                  "for one class)"]
+        lines += [
+            f"classes hit (>= 1% of samples; {results['extractor']}, "
+            f"n_fake={results['n_fake']}) = {results['modes_hit']} of {results['n_classes']}",
+            f"KL(class histogram || uniform) ({results['extractor']}, "
+            f"n_fake={results['n_fake']}) = {results['kl_uniform']:.3f} "
+            f"(log {results['n_classes']} = {math.log(results['n_classes']):.3f} for one class)",
+        ]
     if "high_quality" in results:
-        lines += [f"modes hit (within 3 std; n_fake={results['n_fake']}) = {results['modes_hit']} of "
-                  f"{results['n_classes']}",
-                  f"high-quality samples (within 3 std; n_fake={results['n_fake']}) = {results['high_quality']:.3f}"]
+        lines += [
+            f"modes hit (within 3 std; n_fake={results['n_fake']}) = {results['modes_hit']} of "
+            f"{results['n_classes']}",
+            f"high-quality samples (within 3 std; n_fake={results['n_fake']}) = "
+            f"{results['high_quality']:.3f}",
+        ]
     if "nn_train_fake" in results:
         t = f"{results['extractor']}, n_train={results['n_train']}"
-        lines.append(f"median distance to nearest training image ({t}): fake {results['nn_train_fake']:.3f}, "
-                     f"held-out real {results['nn_train_real']:.3f}")
+        lines.append(
+            f"median distance to nearest training image ({t}): "
+            f"fake {results['nn_train_fake']:.3f}, held-out real {results['nn_train_real']:.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -149,11 +212,23 @@ def results_table(rows: dict, digits: int = 3) -> Table:
     """A table of ``{label: results}`` (from ``evaluate``/``evaluate_samples``), one row each,
     with the extractor and sample sizes in every row (scores are comparable only when they
     match)."""
-    columns = [("fid", "FID"), ("precision", "precision"), ("recall", "recall"),
-               ("density", "density"), ("coverage", "coverage"), ("modes_hit", "classes hit"),
-               ("kl_uniform", "KL to uniform"), ("nn_train_fake", "NN distance to train")]
-    columns = [(k, title, "" if k == "modes_hit" else f".{digits}f")
-               for k, title in columns if any(k in r for r in rows.values())]
-    labelled = {label: {**r, "sizes": f"{r['extractor']}, {r['n_real']}, {r['n_fake']}"}
-                for label, r in rows.items()}
+    columns = [
+        ("fid", "FID"),
+        ("precision", "precision"),
+        ("recall", "recall"),
+        ("density", "density"),
+        ("coverage", "coverage"),
+        ("modes_hit", "classes hit"),
+        ("kl_uniform", "KL to uniform"),
+        ("nn_train_fake", "NN distance to train"),
+    ]
+    columns = [
+        (k, title, "" if k == "modes_hit" else f".{digits}f")
+        for k, title in columns
+        if any(k in r for r in rows.values())
+    ]
+    labelled = {
+        label: {**r, "sizes": f"{r['extractor']}, {r['n_real']}, {r['n_fake']}"}
+        for label, r in rows.items()
+    }
     return table(labelled, ["", *columns, ("sizes", "features, n_real, n_fake")])

@@ -33,39 +33,66 @@ from .device import resolve_device
 from .models import check_image_size, register_model
 
 __all__ = [
-    "CLASSIFIERS", "Classifier", "train_classifier", "load_classifier", "FeatureExtractor",
-    "feature_extractor", "default_extractor", "WeightsUnavailableError",
+    "CLASSIFIERS",
+    "Classifier",
+    "train_classifier",
+    "load_classifier",
+    "FeatureExtractor",
+    "feature_extractor",
+    "default_extractor",
+    "WeightsUnavailableError",
 ]
 
 # the classifier each dataset is scored with, and the shipped file holding it
-CLASSIFIERS = {"classifier-fashion32": ("fashion-mnist", 32, "classifier_fashion32.pt"),
-               "classifier-digits16": ("digits", 16, "classifier_digits16.pt")}
+CLASSIFIERS = {
+    "classifier-fashion32": ("fashion-mnist", 32, "classifier_fashion32.pt"),
+    "classifier-digits16": ("digits", 16, "classifier_digits16.pt"),
+}
 INCEPTION_HOST = ("download.pytorch.org", 443)
 
 
 # -- the classifier whose features score Fashion-MNIST and digits -------------------------
 
+
 @register_model
 class Classifier(nn.Module):
-    """A small CNN: images (B, channels, image_size, image_size) in [-1, 1] -> logits (B, n_classes).
+    """A small CNN: images (B, channels, image_size, image_size) in [-1, 1] -> logits
+    (B, n_classes).
 
     Each stage is conv3x3 -> BatchNorm -> ReLU -> 2x2 max-pool, doubling the channels, down to a
     4x4 map; global average pooling and a hidden layer give ``features(x)`` (B, feature_dim),
     the penultimate layer that FID and precision/recall compare.
     """
 
-    def __init__(self, image_size: int = 32, channels: int = 1, n_classes: int = 10, width: int = 16,
-                 feature_dim: int = 128):
+    def __init__(
+        self,
+        image_size: int = 32,
+        channels: int = 1,
+        n_classes: int = 10,
+        width: int = 16,
+        feature_dim: int = 128,
+    ):
         super().__init__()
         check_image_size(image_size, smallest=8)
-        self.config = {"class": "Classifier", "kwargs": dict(image_size=image_size, channels=channels,
-                                                              n_classes=n_classes, width=width,
-                                                              feature_dim=feature_dim)}
+        self.config = {
+            "class": "Classifier",
+            "kwargs": dict(
+                image_size=image_size,
+                channels=channels,
+                n_classes=n_classes,
+                width=width,
+                feature_dim=feature_dim,
+            ),
+        }
         self.image_size, self.channels, self.n_classes = image_size, channels, n_classes
         layers, c_in, c = [], channels, width
         for _ in range(int(math.log2(image_size)) - 2):  # (B, c_in, s, s) -> (B, c, s/2, s/2)
-            layers += [nn.Conv2d(c_in, c, 3, padding=1, bias=False), nn.BatchNorm2d(c), nn.ReLU(inplace=True),
-                       nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(c_in, c, 3, padding=1, bias=False),
+                nn.BatchNorm2d(c),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
             c_in, c = c, c * 2
         self.body = nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten())  # (B, c_in)
         self.hidden = nn.Sequential(nn.Linear(c_in, feature_dim), nn.ReLU(inplace=True))
@@ -79,17 +106,32 @@ class Classifier(nn.Module):
 
 
 @torch.no_grad()
-def _accuracy(model: nn.Module, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 1000) -> float:
+def _accuracy(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, device, batch_size: int = 1000
+) -> float:
     model.eval()
-    correct = sum(int((model(x[i:i + batch_size].to(device)).argmax(1).cpu() == y[i:i + batch_size]).sum())
-                  for i in range(0, len(x), batch_size))
+    correct = sum(
+        int(
+            (model(x[i : i + batch_size].to(device)).argmax(1).cpu() == y[i : i + batch_size]).sum()
+        )
+        for i in range(0, len(x), batch_size)
+    )
     return correct / len(x)
 
 
-def train_classifier(dataset: str = "fashion-mnist", image_size: int | None = None, epochs: int = 2,
-                     batch_size: int = 128, lr: float = 2e-3, seed: int = 0, device="auto",
-                     data_dir=None, limit: int | None = None, width: int = 16,
-                     progress: bool = True) -> tuple[Classifier, dict]:
+def train_classifier(
+    dataset: str = "fashion-mnist",
+    image_size: int | None = None,
+    epochs: int = 2,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device="auto",
+    data_dir=None,
+    limit: int | None = None,
+    width: int = 16,
+    progress: bool = True,
+) -> tuple[Classifier, dict]:
     """Train a ``Classifier`` on a labelled dataset's train split; returns it (eval mode) and a
     record ``{"test_accuracy", "epochs", "steps", "wall_time_s", ...}`` measured on the test split.
 
@@ -123,11 +165,22 @@ def train_classifier(dataset: str = "fashion-mnist", image_size: int | None = No
             bar.update()
             bar.set_postfix(loss=f"{loss.item():.3f}", refresh=False)
     bar.close()
-    record = {"dataset": train_set.name, "data_source": train_set.source, "image_size": size, "channels": c,
-              "epochs": epochs, "steps": total, "batch_size": batch_size, "lr": lr, "seed": seed,
-              "n_train": len(train_set), "n_test": len(test_set),
-              "test_accuracy": round(_accuracy(model, test_set.x, test_set.y, device), 4),
-              "wall_time_s": round(time.perf_counter() - t0, 1), "class_names": list(train_set.class_names or [])}
+    record = {
+        "dataset": train_set.name,
+        "data_source": train_set.source,
+        "image_size": size,
+        "channels": c,
+        "epochs": epochs,
+        "steps": total,
+        "batch_size": batch_size,
+        "lr": lr,
+        "seed": seed,
+        "n_train": len(train_set),
+        "n_test": len(test_set),
+        "test_accuracy": round(_accuracy(model, test_set.x, test_set.y, device), 4),
+        "wall_time_s": round(time.perf_counter() - t0, 1),
+        "class_names": list(train_set.class_names or []),
+    }
     return model.cpu().eval(), record
 
 
@@ -141,6 +194,7 @@ def load_classifier(path, map_location="cpu") -> tuple[Classifier, dict]:
 
 # -- feature extractors -------------------------------------------------------------------
 
+
 class WeightsUnavailableError(FileNotFoundError):
     """Pretrained weights a feature extractor needs cannot be had (offline, no cache)."""
 
@@ -153,10 +207,22 @@ class FeatureExtractor:
     Batches of ``batch_size`` go through the network without gradients.
     """
 
-    def __init__(self, name: str, network, prepare, classifier=None, class_names=None, device="cpu",
-                 batch_size: int = 500):
+    def __init__(
+        self,
+        name: str,
+        network,
+        prepare,
+        classifier=None,
+        class_names=None,
+        device="cpu",
+        batch_size: int = 500,
+    ):
         self.name, self.network, self.prepare, self.classifier = name, network, prepare, classifier
-        self.class_names, self.device, self.batch_size = class_names, torch.device(device), batch_size
+        self.class_names, self.device, self.batch_size = (
+            class_names,
+            torch.device(device),
+            batch_size,
+        )
 
     def __repr__(self) -> str:
         return f"FeatureExtractor({self.name!r})"
@@ -164,19 +230,26 @@ class FeatureExtractor:
     @torch.no_grad()
     def _map(self, fn, images) -> torch.Tensor:
         images = torch.as_tensor(images)
-        out = [fn(self.prepare(images[i:i + self.batch_size].to(self.device).float())).float().cpu()
-               for i in range(0, len(images), self.batch_size)]
+        out = [
+            fn(self.prepare(images[i : i + self.batch_size].to(self.device).float())).float().cpu()
+            for i in range(0, len(images), self.batch_size)
+        ]
         return torch.cat(out)
 
     def __call__(self, images) -> torch.Tensor:
         return self._map(self.network, images).flatten(1)
 
     def classify(self, features) -> torch.Tensor:
-        """Predicted class (n,) int64 from features this extractor made; only for classifier extractors."""
+        """Predicted class (n,) int64 from features this extractor made; only for classifier
+        extractors."""
         if self.classifier is None:
-            raise ValueError(f"the {self.name} extractor has no classifier; use a classifier-* extractor")
+            raise ValueError(
+                f"the {self.name} extractor has no classifier; use a classifier-* extractor"
+            )
         with torch.no_grad():
-            return self.classifier(torch.as_tensor(features).to(self.device).float()).argmax(1).cpu()
+            return (
+                self.classifier(torch.as_tensor(features).to(self.device).float()).argmax(1).cpu()
+            )
 
     def predict(self, images) -> torch.Tensor:
         """Predicted class (n,) int64 of each image; only for classifier extractors."""
@@ -187,7 +260,9 @@ def _to_channels(x: torch.Tensor, channels: int) -> torch.Tensor:
     if x.shape[1] == channels:
         return x
     if channels == 1:  # RGB -> luma (ITU-R 601, as PIL's "L")
-        return (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(1, keepdim=True)
+        return (x * torch.tensor([0.299, 0.587, 0.114], device=x.device).view(1, 3, 1, 1)).sum(
+            1, keepdim=True
+        )
     return x.expand(-1, channels, -1, -1)
 
 
@@ -201,8 +276,14 @@ def _classifier_extractor(name: str, device) -> FeatureExtractor:
     model, meta = load_classifier(pretrained(CLASSIFIERS[name][2]))
     model.to(device)
     size, c = model.image_size, model.channels
-    return FeatureExtractor(name, model.features, lambda x: _resize(_to_channels(x, c), size),
-                            classifier=model.head, class_names=meta.get("class_names"), device=device)
+    return FeatureExtractor(
+        name,
+        model.features,
+        lambda x: _resize(_to_channels(x, c), size),
+        classifier=model.head,
+        class_names=meta.get("class_names"),
+        device=device,
+    )
 
 
 def _inception_extractor(device) -> FeatureExtractor:
@@ -212,11 +293,16 @@ def _inception_extractor(device) -> FeatureExtractor:
 
     weights = Inception_V3_Weights.DEFAULT
     cached = Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
-    message = ("pretrained Inception weights are unavailable offline ({}); use a classifier extractor "
-               "instead (classifier-fashion32 or classifier-digits16, what --extractor auto picks for those "
-               f"datasets) or `pixels`, or run once with a network to cache {weights.url} in {cached.parent}")
+    message = (
+        "pretrained Inception weights are unavailable offline ({}); use a classifier extractor "
+        "instead (classifier-fashion32 or classifier-digits16, what --extractor auto picks for "
+        "those datasets) or `pixels`, or run once with a network to cache "
+        f"{weights.url} in {cached.parent}"
+    )
     if not cached.is_file() and not network_available(*INCEPTION_HOST):
-        raise WeightsUnavailableError(message.format(f"no cached copy and {INCEPTION_HOST[0]} does not answer"))
+        raise WeightsUnavailableError(
+            message.format(f"no cached copy and {INCEPTION_HOST[0]} does not answer")
+        )
     try:
         model = inception_v3(weights=weights, progress=False)
     except Exception as e:  # URLError, HTTPError, a truncated download...
@@ -245,7 +331,9 @@ def default_extractor(dataset: str) -> str:
     return "points" if dataset in ("ring", "grid") else "inception-v3"
 
 
-def feature_extractor(name_or_dataset: str = "classifier-fashion32", device="cpu") -> FeatureExtractor:
+def feature_extractor(
+    name_or_dataset: str = "classifier-fashion32", device="cpu"
+) -> FeatureExtractor:
     """A ``FeatureExtractor`` by name (``classifier-fashion32``, ``classifier-digits16``,
     ``inception-v3``, ``pixels``, ``points``) or by dataset (``fashion-mnist`` -> its classifier).
     Its ``.name`` says which it is; report it with every score."""
@@ -261,7 +349,7 @@ def feature_extractor(name_or_dataset: str = "classifier-fashion32", device="cpu
         return _pixel_extractor(device)
     if name == "points":  # 2-D toy data: the points are their own features
         return FeatureExtractor("points", nn.Identity(), lambda x: x, device=device)
-    raise ValueError(f"unknown feature extractor {name_or_dataset!r}; choose one of: "
-                     f"{', '.join(CLASSIFIERS)}, inception-v3, pixels, points, or a dataset name")
-
-
+    raise ValueError(
+        f"unknown feature extractor {name_or_dataset!r}; choose one of: "
+        f"{', '.join(CLASSIFIERS)}, inception-v3, pixels, points, or a dataset name"
+    )

@@ -65,7 +65,9 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
     try:
         fn = GENERATOR_LOSSES[kind]
     except KeyError:
-        raise ValueError(f"unknown generator loss {kind!r}; choose one of: {', '.join(GENERATOR_LOSSES)}") from None
+        raise ValueError(
+            f"unknown generator loss {kind!r}; choose one of: {', '.join(GENERATOR_LOSSES)}"
+        ) from None
     return fn(fake_logits)
 
 
@@ -98,7 +100,9 @@ class GaussianGame:
         return np.exp(self.log_d_star)
 
 
-def gaussian_game(mu: float, sigma: float, data_mu: float = 0.0, data_sigma: float = 1.0) -> GaussianGame:
+def gaussian_game(
+    mu: float, sigma: float, data_mu: float = 0.0, data_sigma: float = 1.0
+) -> GaussianGame:
     """D*, C(G) and the JSD for one-dimensional Gaussians, integrated numerically.
 
     A Riemann sum over +-14 standard deviations of both densities with at least 40 points
@@ -123,5 +127,15 @@ def gaussian_game(mu: float, sigma: float, data_mu: float = 0.0, data_sigma: flo
     log_m = log_sum - math.log(2)  # the mixture M = (p_data + p_g) / 2
     kl_data = np.sum(np.exp(log_pd) * (log_pd - log_m)) * dx
     kl_g = np.sum(np.exp(log_pg) * (log_pg - log_m)) * dx
-    return GaussianGame(mu, sigma, data_mu, data_sigma, x, log_pd, log_pg, log_d, c_of_g,
-                        float((kl_data + kl_g) / 2))
+    return GaussianGame(
+        mu,
+        sigma,
+        data_mu,
+        data_sigma,
+        x,
+        log_pd,
+        log_pg,
+        log_d,
+        c_of_g,
+        float((kl_data + kl_g) / 2),
+    )

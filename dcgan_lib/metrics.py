@@ -21,13 +21,21 @@ import torch
 from scipy import linalg
 
 __all__ = [
-    "toy_mode_coverage", "pixel_spread", "frechet_distance", "gaussian_stats", "fid_from_features",
-    "nearest_neighbours", "precision_recall", "ball_membership", "density_coverage",
+    "toy_mode_coverage",
+    "pixel_spread",
+    "frechet_distance",
+    "gaussian_stats",
+    "fid_from_features",
+    "nearest_neighbours",
+    "precision_recall",
+    "ball_membership",
+    "density_coverage",
     "class_histogram",
 ]
 
 
 # -- 2-D toy mixtures ---------------------------------------------------------------------
+
 
 def toy_mode_coverage(samples, centres, std: float, n_std: float = 3.0, min_count: int = 1) -> dict:
     """How many modes of a 2-D Gaussian mixture a set of samples covers.
@@ -36,23 +44,30 @@ def toy_mode_coverage(samples, centres, std: float, n_std: float = 3.0, min_coun
     A sample is "high quality" when it lies within ``n_std * std`` of its nearest centre; a mode
     is hit when at least ``min_count`` high-quality samples belong to it.
 
-    Returns ``{"modes_hit": int, "high_quality": float (fraction of samples), "counts": (K,) int64}``.
+    Returns ``{"modes_hit": int, "high_quality": float (fraction of samples),
+    "counts": (K,) int64}``.
     """
     samples = torch.as_tensor(samples, dtype=torch.float32).detach().cpu()
     centres = torch.as_tensor(centres, dtype=torch.float32).detach().cpu()
     if samples.dim() != 2 or samples.shape[1] != 2 or centres.dim() != 2 or centres.shape[1] != 2:
-        raise ValueError(f"samples and centres must be (n, 2) and (K, 2), got {tuple(samples.shape)} "
-                         f"and {tuple(centres.shape)}")
+        raise ValueError(
+            f"samples and centres must be (n, 2) and (K, 2), got {tuple(samples.shape)} "
+            f"and {tuple(centres.shape)}"
+        )
     if len(samples) == 0:
         raise ValueError("samples is empty")
-    distance, nearest = torch.cdist(samples, centres).min(dim=1)    # (n,), (n,)
+    distance, nearest = torch.cdist(samples, centres).min(dim=1)  # (n,), (n,)
     close = distance <= n_std * std
     counts = torch.bincount(nearest[close], minlength=len(centres))  # (K,)
-    return {"modes_hit": int((counts >= min_count).sum()), "high_quality": float(close.float().mean()),
-            "counts": counts}
+    return {
+        "modes_hit": int((counts >= min_count).sum()),
+        "high_quality": float(close.float().mean()),
+        "counts": counts,
+    }
 
 
 # -- diversity within one batch -----------------------------------------------------------
+
 
 def pixel_spread(images) -> float:
     """How much a batch of images (n, ...) differ from each other: the standard deviation
@@ -66,6 +81,7 @@ def pixel_spread(images) -> float:
 
 # -- Frechet distance ---------------------------------------------------------------------
 
+
 def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     """Frechet (2-Wasserstein) distance between N(mu1, sigma1) and N(mu2, sigma2):
 
@@ -75,11 +91,23 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
     (near-singular covariances, e.g. fewer samples than dimensions) both covariances get
     ``eps`` added to their diagonal; the tiny imaginary part rounding leaves is dropped.
     """
-    mu1, mu2 = np.atleast_1d(np.asarray(mu1, np.float64)), np.atleast_1d(np.asarray(mu2, np.float64))
-    sigma1, sigma2 = np.atleast_2d(np.asarray(sigma1, np.float64)), np.atleast_2d(np.asarray(sigma2, np.float64))
-    if mu1.shape != mu2.shape or sigma1.shape != sigma2.shape or sigma1.shape != (len(mu1), len(mu1)):
-        raise ValueError(f"means and covariances must be (d,) and (d, d) and match, got {mu1.shape}, "
-                         f"{sigma1.shape}, {mu2.shape}, {sigma2.shape}")
+    mu1, mu2 = (
+        np.atleast_1d(np.asarray(mu1, np.float64)),
+        np.atleast_1d(np.asarray(mu2, np.float64)),
+    )
+    sigma1, sigma2 = (
+        np.atleast_2d(np.asarray(sigma1, np.float64)),
+        np.atleast_2d(np.asarray(sigma2, np.float64)),
+    )
+    if (
+        mu1.shape != mu2.shape
+        or sigma1.shape != sigma2.shape
+        or sigma1.shape != (len(mu1), len(mu1))
+    ):
+        raise ValueError(
+            f"means and covariances must be (d,) and (d, d) and match, got {mu1.shape}, "
+            f"{sigma1.shape}, {mu2.shape}, {sigma2.shape}"
+        )
     diff = mu1 - mu2
     with warnings.catch_warnings():  # singular products are expected; the result is checked below
         warnings.simplefilter("ignore", linalg.LinAlgWarning)
@@ -89,8 +117,10 @@ def frechet_distance(mu1, sigma1, mu2, sigma2, eps: float = 1e-6) -> float:
             covmean = linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if np.iscomplexobj(covmean):
         if not np.allclose(np.diagonal(covmean).imag, 0, atol=1e-3):
-            raise ValueError(f"the matrix square root has a large imaginary part "
-                             f"({np.abs(covmean.imag).max():.3g}); are the covariances symmetric PSD?")
+            raise ValueError(
+                f"the matrix square root has a large imaginary part "
+                f"({np.abs(covmean.imag).max():.3g}); are the covariances symmetric PSD?"
+            )
         covmean = covmean.real
     distance = diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * np.trace(covmean)
     return max(float(distance), 0.0)  # rounding can leave -1e-12 for identical sets
@@ -111,6 +141,7 @@ def fid_from_features(f_real, f_fake) -> float:
 
 # -- k-nearest-neighbour metrics ----------------------------------------------------------
 
+
 def _as_features(x) -> torch.Tensor:
     return torch.as_tensor(x).detach().cpu().double().flatten(1)
 
@@ -118,7 +149,7 @@ def _as_features(x) -> torch.Tensor:
 def _chunked_distances(a: torch.Tensor, b: torch.Tensor, chunk: int = 1024):
     """Yield (start, distances (chunk, len(b))) over row blocks of a: bounded memory."""
     for i in range(0, len(a), chunk):
-        yield i, torch.cdist(a[i:i + chunk], b)
+        yield i, torch.cdist(a[i : i + chunk], b)
 
 
 def nearest_neighbours(queries, reference, k: int = 1) -> tuple[torch.Tensor, torch.Tensor]:
@@ -135,10 +166,14 @@ def _knn_radii(x: torch.Tensor, k: int) -> torch.Tensor:
     """Distance from each row to its k-th nearest other row (n,)."""
     if k >= len(x):
         raise ValueError(f"k={k} needs more than {k} samples, got {len(x)}")
-    return torch.cat([d.topk(k + 1, dim=1, largest=False).values[:, k] for _, d in _chunked_distances(x, x)])
+    return torch.cat(
+        [d.topk(k + 1, dim=1, largest=False).values[:, k] for _, d in _chunked_distances(x, x)]
+    )
 
 
-def _inside_any_ball(points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor) -> torch.Tensor:
+def _inside_any_ball(
+    points: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor
+) -> torch.Tensor:
     """How many balls B(centres_i, radii_i) contain each point (n,)."""
     return torch.cat([(d <= radii[None]).sum(1) for _, d in _chunked_distances(points, centres)])
 
@@ -177,9 +212,12 @@ def density_coverage(real, fake, k: int = 5) -> dict:
     """
     real, fake = _as_features(real), _as_features(fake)
     radii = _knn_radii(real, k)
-    counts = _inside_any_ball(fake, real, radii)                       # (m,): real balls per fake
+    counts = _inside_any_ball(fake, real, radii)  # (m,): real balls per fake
     nearest_fake = torch.cat([d.min(1).values for _, d in _chunked_distances(real, fake)])  # (n,)
-    return {"density": float(counts.double().mean() / k), "coverage": float((nearest_fake <= radii).double().mean())}
+    return {
+        "density": float(counts.double().mean() / k),
+        "coverage": float((nearest_fake <= radii).double().mean()),
+    }
 
 
 def class_histogram(labels, n_classes: int = 10, min_fraction: float = 0.01) -> dict:
@@ -195,7 +233,9 @@ def class_histogram(labels, n_classes: int = 10, min_fraction: float = 0.01) -> 
     counts = torch.bincount(labels, minlength=n_classes)[:n_classes]
     p = counts.double() / counts.sum()
     kl = float((p[p > 0] * (p[p > 0] * n_classes).log()).sum())
-    return {"counts": counts, "fractions": p.float(), "modes_hit": int((p >= min_fraction).sum()),
-            "kl_uniform": kl}
-
-
+    return {
+        "counts": counts,
+        "fractions": p.float(),
+        "modes_hit": int((p >= min_fraction).sum()),
+        "kl_uniform": kl,
+    }

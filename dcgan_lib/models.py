@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -41,11 +40,10 @@ __all__ = [
     "count_parameters",
     "model_from_config",
     "register_model",
+    "unwrap_model",
+    "check_model_contract",
     "make_pair",
     "sample_generator",
-    "LayerTrace",
-    "trace_layers",
-    "trace_stages",
     "check_image_size",
 ]
 
@@ -104,9 +102,12 @@ class _Configurable(nn.Module):
 
 
 class Generator(_Configurable):
-    """DCGAN generator: z (B, latent_dim) -> images (B, channels, image_size, image_size) in [-1, 1]."""
+    """DCGAN generator: z (B, latent_dim) -> images (B, channels, image_size, image_size) in
+    [-1, 1]."""
 
-    def __init__(self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 128):
+    def __init__(
+        self, latent_dim: int = 100, image_size: int = 64, channels: int = 3, width: int = 128
+    ):
         super().__init__()
         _check_positive_int("latent_dim", latent_dim)
         _check_positive_int("channels", channels)
@@ -151,7 +152,8 @@ class Discriminator(_Configurable):
         self.image_size, self.channels = image_size, channels
 
         c = width
-        layers = [  # input: (B, channels, size, size) -> (B, width, size/2, size/2); no BatchNorm here
+        # input: (B, channels, size, size) -> (B, width, size/2, size/2); no BatchNorm here
+        layers = [
             nn.Conv2d(channels, c, 4, 2, 1, bias=False),
             nn.LeakyReLU(0.2, inplace=True),
         ]
@@ -190,7 +192,10 @@ class MLPGenerator(_Configurable):
         output_shape = tuple(int(s) for s in output_shape)
         hidden = tuple(int(h) for h in hidden)
         if not output_shape or min(output_shape) < 1 or not hidden or min(hidden) < 1:
-            raise ValueError(f"output_shape and hidden must be non-empty positive sizes, got {output_shape}, {hidden}")
+            raise ValueError(
+                "output_shape and hidden must be non-empty positive sizes, "
+                f"got {output_shape}, {hidden}"
+            )
         self._record(latent_dim=latent_dim, output_shape=list(output_shape), hidden=list(hidden))
         self.latent_dim, self.output_shape = latent_dim, output_shape
         layers = _mlp((latent_dim, *hidden), lambda: nn.ReLU(inplace=True))
@@ -211,7 +216,10 @@ class MLPDiscriminator(_Configurable):
         input_shape = tuple(int(s) for s in input_shape)
         hidden = tuple(int(h) for h in hidden)
         if not input_shape or min(input_shape) < 1 or not hidden or min(hidden) < 1:
-            raise ValueError(f"input_shape and hidden must be non-empty positive sizes, got {input_shape}, {hidden}")
+            raise ValueError(
+                "input_shape and hidden must be non-empty positive sizes, "
+                f"got {input_shape}, {hidden}"
+            )
         self._record(input_shape=list(input_shape), hidden=list(hidden))
         self.input_shape = input_shape
         layers = _mlp((math.prod(input_shape), *hidden), lambda: nn.LeakyReLU(0.2, inplace=True))
@@ -239,6 +247,45 @@ def model_from_config(config: dict) -> nn.Module:
         return cls(**config["kwargs"])
     except (KeyError, TypeError) as e:
         raise ValueError(f"not a dcgan_lib model configuration: {config!r} ({e})") from None
+
+
+def unwrap_model(model: nn.Module) -> nn.Module:
+    """The plain module under torch.compile and DistributedDataParallel wrappers."""
+    while True:
+        inner = getattr(model, "_orig_mod", None) or getattr(model, "module", None)
+        if inner is None or not isinstance(inner, nn.Module):
+            return model
+        model = inner
+
+
+def check_model_contract(model: nn.Module, role: str) -> None:
+    """What the trainer and checkpoints need of a model, checked before any step.
+
+    Both models: an ``nn.Module`` with ``.config = {"class": ..., "kwargs": {...}}``, its
+    constructor arguments, so a checkpoint can rebuild it (``dcgan_lib`` models record it;
+    a custom module sets it in ``__init__``). The generator also: an int ``latent_dim``.
+    """
+    inner = unwrap_model(model)
+    name = type(inner).__name__
+    if not isinstance(inner, nn.Module):
+        raise TypeError(f"the {role} must be a torch.nn.Module, got {name}")
+    config = getattr(inner, "config", None)
+    if not (
+        isinstance(config, dict)
+        and isinstance(config.get("class"), str)
+        and isinstance(config.get("kwargs"), dict)
+    ):
+        raise TypeError(
+            f"the {role} ({name}) has no .config = {{'class': ..., 'kwargs': {{...}}}} "
+            "recording its constructor arguments, which checkpoints need to rebuild it; "
+            "set it in __init__ or build the model with dcgan_lib"
+        )
+    latent_dim = getattr(inner, "latent_dim", None)
+    if role == "generator" and (isinstance(latent_dim, bool) or not isinstance(latent_dim, int)):
+        raise TypeError(
+            f"the generator ({name}) has no int .latent_dim, the size of the noise it takes; "
+            "set self.latent_dim in __init__"
+        )
 
 
 MODEL_KINDS = ("dcgan", "mlp")
@@ -304,81 +351,10 @@ def sample_generator(
     generator.eval()
     try:
         with autocast():
-            out = [generator(z[i : i + batch_size].to(device)).float().cpu()
-                   for i in range(0, len(z), batch_size)]
+            out = [
+                generator(z[i : i + batch_size].to(device)).float().cpu()
+                for i in range(0, len(z), batch_size)
+            ]
     finally:
         generator.train(was_training)
     return torch.cat(out)
-
-
-# ---------------------------------------------------------------------------------------
-# Looking inside a model: every layer's output shape, parameters and multiply-adds
-
-
-@dataclass
-class LayerTrace:
-    """One leaf layer as a forward pass met it."""
-
-    name: str  # its name in the model, e.g. "net.3"
-    layer: str  # its class, e.g. "ConvTranspose2d"
-    input_shape: tuple  # without the batch dimension
-    output_shape: tuple
-    parameters: int  # parameters the layer itself holds
-    multiply_adds: int  # per sample: 0 for layers that only add, scale or compare
-
-
-def _multiply_adds(module: nn.Module, x: torch.Tensor, y: torch.Tensor) -> int:
-    """Multiply-adds of one sample through a linear or convolution layer."""
-    if isinstance(module, nn.Linear):  # every output is a dot product of length in_features
-        return y[0].numel() * module.in_features
-    if isinstance(module, nn.Conv2d):  # every output pixel: a C_in/groups x kh x kw dot product
-        k = module.kernel_size[0] * module.kernel_size[1]
-        return y[0].numel() * module.in_channels // module.groups * k
-    if isinstance(module, nn.ConvTranspose2d):  # every input pixel scatters a C_out x kh x kw patch
-        k = module.kernel_size[0] * module.kernel_size[1]
-        return x[0].numel() * module.out_channels // module.groups * k
-    return 0
-
-
-def trace_layers(model: nn.Module, x: torch.Tensor) -> list[LayerTrace]:
-    """Run ``x`` through ``model`` (eval mode, no gradients; its mode is restored after)
-    and return one :class:`LayerTrace` per leaf layer, in the order they ran."""
-    rows, hooks = [], []
-    names = {module: name for name, module in model.named_modules()}
-
-    def record(module, inputs, output):  # returns None: a hook's result would replace the output
-        x_in = inputs[0] if inputs else output
-        rows.append(LayerTrace(
-            names[module], type(module).__name__, tuple(x_in.shape[1:]), tuple(output.shape[1:]),
-            sum(p.numel() for p in module.parameters(recurse=False)),
-            _multiply_adds(module, x_in, output)))
-
-    for module in model.modules():
-        if not list(module.children()):  # the layers themselves, not their containers
-            hooks.append(module.register_forward_hook(record))
-    was_training = model.training
-    try:
-        model.eval()
-        with torch.no_grad():
-            model(x)
-    finally:
-        for hook in hooks:
-            hook.remove()
-        model.train(was_training)
-    return rows
-
-
-def trace_stages(model: nn.Module, x: torch.Tensor) -> list[dict]:
-    """The trace grouped in stages: a stage starts at each convolution (or linear layer)
-    and takes in the layers after it. One dict per stage: ``layers`` (class names),
-    ``shape`` (its output, without the batch), ``parameters``, ``multiply_adds``."""
-    stages = []
-    for row in trace_layers(model, x):
-        if not stages or row.layer in ("Conv2d", "ConvTranspose2d", "Linear"):
-            stages.append({"layers": [], "shape": None, "parameters": 0, "multiply_adds": 0})
-        stage = stages[-1]
-        stage["layers"].append(row.layer)
-        stage["shape"] = row.output_shape
-        stage["parameters"] += row.parameters
-        stage["multiply_adds"] += row.multiply_adds
-    return stages

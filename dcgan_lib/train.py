@@ -17,19 +17,19 @@ from __future__ import annotations
 
 import contextlib
 import math
-import os
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass
 
 import torch
 from torch import nn
-from torch.utils.data import DataLoader, DistributedSampler
 from tqdm.auto import tqdm
 
+from .batches import InMemoryBatches, StreamedBatches
 from .checkpoint import load_checkpoint, pack_model, save_checkpoint
-from .device import autocast_dtype, enable_gpu_switches, hardware, resolve_device
+from .device import autocast_dtype, enable_gpu_switches, init_distributed
+from .history import STATS, Callback, CheckpointEvery, History, NonFiniteLossError, to_uint8
 from .losses import discriminator_loss, generator_loss
-from .models import sample_generator
+from .models import check_model_contract, sample_generator, unwrap_model
 
 __all__ = [
     "TrainConfig",
@@ -98,7 +98,9 @@ class TrainConfig:
     log_every: int = 0  # steps between host syncs of the statistics; 0 = 1 on CPU, 50 on GPU
     time_limit: float | None = None  # seconds; stop early when reached
     progress: bool = True  # tqdm progress bar
-    num_workers: int | None = None  # DataLoader workers for streamed (lazy) datasets; None = up to 8
+    num_workers: int | None = (
+        None  # DataLoader workers for streamed (lazy) datasets; None = up to 8
+    )
 
     def __post_init__(self):
         for name in ("steps", "batch_size", "d_steps", "n_samples"):
@@ -114,115 +116,8 @@ class TrainConfig:
             raise ValueError(f"loss must be 'non_saturating' or 'saturating', got {self.loss!r}")
 
 
-STATS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
-
-
-@dataclass
-class History:
-    """What happened during training, one entry per generator step.
-
-    ``d_real`` and ``d_fake`` are the mean D(x) and D(G(z)) (probabilities) seen by the
-    discriminator step; ``samples`` are uint8 grids of the fixed noise batch, taken at
-    ``sample_steps``; ``time`` is seconds since training started.
-    """
-
-    step: list = field(default_factory=list)
-    loss_d: list = field(default_factory=list)
-    loss_g: list = field(default_factory=list)
-    d_real: list = field(default_factory=list)
-    d_fake: list = field(default_factory=list)
-    grad_norm_d: list = field(default_factory=list)
-    grad_norm_g: list = field(default_factory=list)
-    time: list = field(default_factory=list)
-    sample_steps: list = field(default_factory=list)
-    samples: list = field(default_factory=list)  # uint8 tensors (n, C, H, W) or float (n, 2) points
-
-    def __len__(self):
-        return len(self.step)
-
-    def to_dict(self) -> dict:
-        return {f.name: list(getattr(self, f.name)) for f in fields(self)}
-
-    @classmethod
-    def from_dict(cls, d: dict) -> History:
-        return cls(**{f.name: list(d.get(f.name, [])) for f in fields(cls)})
-
-    def images(self, i: int = -1) -> torch.Tensor:
-        """Sample grid ``i`` as float images in [-1, 1]."""
-        s = self.samples[i]
-        return s.float() / 127.5 - 1 if s.dtype == torch.uint8 else s
-
-
-class NonFiniteLossError(FloatingPointError):
-    """A loss became NaN or infinite; training stopped."""
-
-
-class Callback:
-    """Hooks the trainer calls; override what you need."""
-
-    def on_step_end(self, trainer: Trainer) -> None: ...
-
-    def on_train_end(self, trainer: Trainer) -> None: ...
-
-
-class CheckpointEvery(Callback):
-    """Write a checkpoint every ``every`` steps and at the end (atomically; rank 0 only).
-
-    ``meta``: how the run was made (command, dataset, hardware...), stored in every
-    checkpoint with the wall time trained so far.
-    """
-
-    def __init__(self, path, every: int = 500, meta: dict | None = None):
-        if isinstance(every, bool) or not isinstance(every, int) or every < 1:
-            raise ValueError(f"checkpoint every must be a positive number of steps, got {every!r}")
-        self.path, self.every, self.meta = path, every, dict(meta or {})
-
-    def on_step_end(self, trainer):
-        if trainer.step % self.every == 0:
-            trainer.save(self.path, **self.meta, wall_time_s=trainer.elapsed)
-
-    def on_train_end(self, trainer):
-        trainer.save(self.path, **self.meta, wall_time_s=trainer.elapsed)
-
-
 # ---------------------------------------------------------------------------------------
 # Helpers
-
-
-def check_model_contract(model: nn.Module, role: str) -> None:
-    """What the trainer and checkpoints need of a model, checked before any step.
-
-    Both models: an ``nn.Module`` with ``.config = {"class": ..., "kwargs": {...}}``, its
-    constructor arguments, so a checkpoint can rebuild it (``dcgan_lib`` models record it;
-    a custom module sets it in ``__init__``). The generator also: an int ``latent_dim``.
-    """
-    inner = _unwrap(model)
-    name = type(inner).__name__
-    if not isinstance(inner, nn.Module):
-        raise TypeError(f"the {role} must be a torch.nn.Module, got {name}")
-    config = getattr(inner, "config", None)
-    if not (isinstance(config, dict) and isinstance(config.get("class"), str)
-            and isinstance(config.get("kwargs"), dict)):
-        raise TypeError(
-            f"the {role} ({name}) has no .config = {{'class': ..., 'kwargs': {{...}}}} recording its "
-            "constructor arguments, which checkpoints need to rebuild it; set it in __init__ or "
-            "build the model with dcgan_lib"
-        )
-    latent_dim = getattr(inner, "latent_dim", None)
-    if role == "generator" and (isinstance(latent_dim, bool) or not isinstance(latent_dim, int)):
-        raise TypeError(
-            f"the generator ({name}) has no int .latent_dim, the size of the noise it takes; "
-            "set self.latent_dim in __init__"
-        )
-
-
-def _unwrap(model: nn.Module) -> nn.Module:
-    """The plain module under torch.compile and DistributedDataParallel wrappers."""
-    while True:
-        inner = getattr(model, "_orig_mod", None) or getattr(model, "module", None)
-        if inner is None or not isinstance(inner, nn.Module):
-            return model
-        model = inner
 
 
 def _grad_norm(model: nn.Module) -> torch.Tensor:
@@ -230,62 +125,6 @@ def _grad_norm(model: nn.Module) -> torch.Tensor:
     if not grads:
         return torch.zeros(())
     return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
-
-
-def _to_uint8(images: torch.Tensor) -> torch.Tensor:
-    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
-
-
-class _Batches:
-    """Batch ``step`` of an in-memory tensor: a fresh permutation each epoch, derived
-    from (seed, epoch), so any step's batch is known from the step alone (exact resume)."""
-
-    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1):
-        n = x.shape[0] // world
-        if n < batch_size:
-            raise ValueError(
-                f"the dataset has {x.shape[0]} examples, fewer than one batch of {batch_size} per process; "
-                "lower batch_size or use more data"
-            )
-        self.x, self.batch_size, self.seed, self.rank, self.world = x, batch_size, seed, rank, world
-        self.per_epoch = n // batch_size
-        self._epoch, self._perm = None, None
-
-    def __call__(self, k: int) -> torch.Tensor:
-        epoch, i = divmod(k, self.per_epoch)
-        if epoch != self._epoch:
-            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-            perm = torch.randperm(self.x.shape[0], generator=g)[self.rank :: self.world]
-            self._epoch, self._perm = epoch, perm.to(self.x.device)
-        return self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
-
-
-class _Streamed:
-    """Batches from a lazy dataset through a DataLoader, cycled forever."""
-
-    def __init__(self, dataset, batch_size: int, seed: int, device, workers=None, rank: int = 0, world: int = 1):
-        workers = min(8, os.cpu_count() or 1) if workers is None else workers
-        sampler = DistributedSampler(dataset, world, rank, seed=seed) if world > 1 else None
-        g = torch.Generator().manual_seed(seed)
-        self.loader = DataLoader(
-            dataset, batch_size, shuffle=sampler is None, sampler=sampler, drop_last=True, generator=g,
-            num_workers=workers, pin_memory=device.type == "cuda", persistent_workers=workers > 0,
-        )
-        self.device, self._it, self._epoch = device, None, 0
-
-    def __call__(self, k: int) -> torch.Tensor:
-        while True:
-            if self._it is None:
-                if hasattr(self.loader.sampler, "set_epoch"):
-                    self.loader.sampler.set_epoch(self._epoch)
-                self._it, self._epoch = iter(self.loader), self._epoch + 1
-            try:
-                batch = next(self._it)
-                break
-            except StopIteration:
-                self._it = None
-        batch = batch[0] if isinstance(batch, (list, tuple)) else batch
-        return batch.to(self.device, non_blocking=True)
 
 
 # ---------------------------------------------------------------------------------------
@@ -299,23 +138,30 @@ class Trainer:
     (its ``.x`` is used), or any torch ``Dataset`` (streamed through a DataLoader).
     """
 
-    def __init__(self, generator: nn.Module, discriminator: nn.Module, data, config: TrainConfig | None = None,
-                 callbacks=()):
+    def __init__(
+        self,
+        generator: nn.Module,
+        discriminator: nn.Module,
+        data,
+        config: TrainConfig | None = None,
+        callbacks=(),
+    ):
         self.config = cfg = config or TrainConfig()
         self.callbacks = list(callbacks)
-        self.rank, self.world = self._setup_distributed(cfg.device)
-        self.device = self._device
+        self.rank, self.world, self.device = init_distributed(cfg.device)
         cuda = self.device.type == "cuda"
         self.amp_dtype = autocast_dtype(self.device, cfg.amp)  # None: fp32
         self.amp = self.amp_dtype is not None
         enable_gpu_switches(self.device)
         channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)
-        torch.manual_seed(cfg.seed + self.rank)  # noise differs per process; weights are broadcast by DDP
+        torch.manual_seed(
+            cfg.seed + self.rank
+        )  # noise differs per process; weights are broadcast by DDP
 
         check_model_contract(generator, "generator")
         check_model_contract(discriminator, "discriminator")
         self.G, self.D = generator, discriminator
-        self.latent_dim = _unwrap(generator).latent_dim
+        self.latent_dim = unwrap_model(generator).latent_dim
         memory_format = torch.channels_last if channels_last else torch.preserve_format
         for m in (self.G, self.D):
             m.to(self.device, memory_format=memory_format).train()
@@ -330,17 +176,29 @@ class Trainer:
             self._g, self._d = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
         if cfg.compile:
             backend = cfg.compile if isinstance(cfg.compile, str) else "inductor"
-            self._g, self._d = torch.compile(self._g, backend=backend), torch.compile(self._d, backend=backend)
+            self._g, self._d = (
+                torch.compile(self._g, backend=backend),
+                torch.compile(self._d, backend=backend),
+            )
 
         x = getattr(data, "x", data)
         if isinstance(x, torch.Tensor):
-            on_device = x.numel() * x.element_size() < (4 << 30) or not cuda  # small sets live on the GPU
-            x = x.to(self.device, memory_format=memory_format if x.dim() == 4 else torch.preserve_format) \
-                if on_device else x
-            self._batch = _Batches(x, cfg.batch_size, cfg.seed, self.rank, self.world)
+            on_device = (
+                x.numel() * x.element_size() < (4 << 30) or not cuda
+            )  # small sets live on the GPU
+            x = (
+                x.to(
+                    self.device,
+                    memory_format=memory_format if x.dim() == 4 else torch.preserve_format,
+                )
+                if on_device
+                else x
+            )
+            self._batch = InMemoryBatches(x, cfg.batch_size, cfg.seed, self.rank, self.world)
         else:
-            self._batch = _Streamed(x, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.rank,
-                                   self.world)
+            self._batch = StreamedBatches(
+                x, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.rank, self.world
+            )
         self._memory_format = memory_format
 
         g = torch.Generator().manual_seed(cfg.seed + 12345)
@@ -352,24 +210,6 @@ class Trainer:
         self._elapsed = 0.0  # seconds trained before this process (resumed runs)
 
     # -- set-up --------------------------------------------------------------------------
-    def _setup_distributed(self, device):
-        world = int(os.environ.get("WORLD_SIZE", "1"))
-        if world > 1:
-            import torch.distributed as dist
-
-            if not dist.is_initialized():
-                backend = "nccl" if torch.cuda.is_available() and str(device) in ("auto", "cuda") else "gloo"
-                dist.init_process_group(backend)
-            rank, local = dist.get_rank(), int(os.environ.get("LOCAL_RANK", "0"))
-            if dist.get_backend() == "nccl":
-                torch.cuda.set_device(local)
-                self._device = torch.device("cuda", local)
-            else:
-                self._device = resolve_device(device if str(device) != "auto" else "cpu")
-            return rank, dist.get_world_size()
-        self._device = resolve_device(device)
-        return 0, 1
-
     @property
     def is_main(self) -> bool:
         return self.rank == 0
@@ -387,17 +227,25 @@ class Trainer:
             real = self._batch(self.step * cfg.d_steps + k)
             z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
             last = k == cfg.d_steps - 1
-            with self._autocast(), (contextlib.nullcontext() if last else torch.no_grad()):
+            with self._autocast(), contextlib.nullcontext() if last else torch.no_grad():
                 fake = self._g(z)  # the last one keeps its graph for the generator step
-            loss_d, real_logits, fake_logits = discriminator_step(self._d, self.opt_d, real, fake.detach(),
-                                                                  self._autocast)
+            loss_d, real_logits, fake_logits = discriminator_step(
+                self._d, self.opt_d, real, fake.detach(), self._autocast
+            )
         grad_norm_d = _grad_norm(self.D)
         loss_g = generator_step(self._d, self.opt_g, fake, cfg.loss, self._autocast)
         grad_norm_g = _grad_norm(self.G)
         self.step += 1
-        stats = torch.stack([loss_d.float(), loss_g.float(), torch.sigmoid(real_logits.float()).mean(),
-                             torch.sigmoid(fake_logits.float()).mean(), grad_norm_d.to(self.device),
-                             grad_norm_g.to(self.device)])
+        stats = torch.stack(
+            [
+                loss_d.float(),
+                loss_g.float(),
+                torch.sigmoid(real_logits.float()).mean(),
+                torch.sigmoid(fake_logits.float()).mean(),
+                grad_norm_d.to(self.device),
+                grad_norm_g.to(self.device),
+            ]
+        )
         self._pending.append((self.step, self.elapsed, stats))
 
     @property
@@ -412,10 +260,12 @@ class Trainer:
         for (step, t, _), row in zip(self._pending, values.tolist()):
             if not (math.isfinite(row[0]) and math.isfinite(row[1])):
                 self._pending.clear()
+                bad_d = not math.isfinite(row[0])
                 raise NonFiniteLossError(
-                    f"training stopped at step {step}: the {'discriminator' if not math.isfinite(row[0]) else 'generator'}"
-                    f" loss became {row[0] if not math.isfinite(row[0]) else row[1]}; checkpoints already written are "
-                    "intact. Lower the learning rates or check the data are finite and scaled to [-1, 1]."
+                    f"training stopped at step {step}: "
+                    f"the {'discriminator' if bad_d else 'generator'} loss became "
+                    f"{row[0] if bad_d else row[1]}; checkpoints already written are intact. "
+                    "Lower the learning rates or check the data are finite and scaled to [-1, 1]."
                 )
             self.history.step.append(step)
             self.history.time.append(t)
@@ -427,12 +277,14 @@ class Trainer:
         """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
         if z is None:
             z = torch.randn(n or self.config.n_samples, self.latent_dim, device=self.device)
-        return sample_generator(_unwrap(self.G), z=z, device=self.device, autocast=self._autocast)
+        return sample_generator(
+            unwrap_model(self.G), z=z, device=self.device, autocast=self._autocast
+        )
 
     def _record_samples(self) -> None:
         out = self.sample(z=self.fixed_noise)
         self.history.sample_steps.append(self.step)
-        self.history.samples.append(_to_uint8(out) if out.dim() == 4 else out)
+        self.history.samples.append(to_uint8(out) if out.dim() == 4 else out)
 
     def fit(self, steps: int | None = None) -> History:
         """Train until ``steps`` generator updates in all (default: ``config.steps``)."""
@@ -453,8 +305,13 @@ class Trainer:
                     self.flush()
                     if bar is not None:
                         h = self.history
-                        bar.set_postfix(loss_d=f"{h.loss_d[-1]:.3f}", loss_g=f"{h.loss_g[-1]:.3f}",
-                                        d_real=f"{h.d_real[-1]:.2f}", d_fake=f"{h.d_fake[-1]:.2f}", refresh=False)
+                        bar.set_postfix(
+                            loss_d=f"{h.loss_d[-1]:.3f}",
+                            loss_g=f"{h.loss_g[-1]:.3f}",
+                            d_real=f"{h.d_real[-1]:.2f}",
+                            d_fake=f"{h.d_fake[-1]:.2f}",
+                            refresh=False,
+                        )
                 if bar is not None:
                     bar.update(1)
                 if self.is_main and (self.step % every == 0 or self.step == total):
@@ -481,7 +338,7 @@ class Trainer:
 
     # -- state ---------------------------------------------------------------------------
     def state_dict(self) -> dict:
-        G, D = _unwrap(self.G), _unwrap(self.D)
+        G, D = unwrap_model(self.G), unwrap_model(self.D)
         rng = {"torch": torch.get_rng_state()}
         if self.device.type == "cuda":
             rng["cuda"] = torch.cuda.get_rng_state(self.device)
@@ -499,8 +356,8 @@ class Trainer:
         }
 
     def load_state_dict(self, state: dict) -> None:
-        _unwrap(self.G).load_state_dict(state["generator"]["state_dict"])
-        _unwrap(self.D).load_state_dict(state["discriminator"]["state_dict"])
+        unwrap_model(self.G).load_state_dict(state["generator"]["state_dict"])
+        unwrap_model(self.D).load_state_dict(state["discriminator"]["state_dict"])
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])
@@ -515,7 +372,9 @@ class Trainer:
         """Atomically write everything an exact resume needs (rank 0 only)."""
         if self.is_main:
             self.flush()
-            save_checkpoint(path, {**self.state_dict(), "meta": {"device": str(self.device), **meta}})
+            save_checkpoint(
+                path, {**self.state_dict(), "meta": {"device": str(self.device), **meta}}
+            )
 
     def resume(self, path) -> Trainer:
         """Continue from a checkpoint written by :meth:`save`."""

@@ -14,8 +14,18 @@ import re
 import numpy as np
 import torch
 
-__all__ = ["image_grid", "save_grid", "show_images", "plot_history", "animate_samples", "plot_points",
-           "plot_decision_surface", "plot_optimal_discriminator", "Table", "table"]
+__all__ = [
+    "image_grid",
+    "save_grid",
+    "show_images",
+    "plot_history",
+    "animate_samples",
+    "plot_points",
+    "plot_decision_surface",
+    "plot_optimal_discriminator",
+    "Table",
+    "table",
+]
 
 
 def _plt():
@@ -56,7 +66,9 @@ def show_images(images, nrow: int | None = None, title: str | None = None, ax=No
     """Draw an image grid on ``ax``."""
     ax = ax or _plt().subplots(figsize=(5, 5))[1]
     g = image_grid(images, nrow)
-    ax.imshow(g[..., 0] if g.shape[-1] == 1 else g, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.imshow(
+        g[..., 0] if g.shape[-1] == 1 else g, cmap="gray", vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -114,7 +126,9 @@ def animate_samples(history, nrow: int | None = None, interval: int = 400):
         title.set_text(f"step {history.sample_steps[i]}")
         return im, title
 
-    anim = animation.FuncAnimation(fig, frame, frames=len(history.samples), interval=interval, blit=False)
+    anim = animation.FuncAnimation(
+        fig, frame, frames=len(history.samples), interval=interval, blit=False
+    )
     html = HTML(_offline_jshtml(anim.to_jshtml(default_mode="once")))
     plt.close(fig)
     return html
@@ -122,19 +136,31 @@ def animate_samples(history, nrow: int | None = None, interval: int = 400):
 
 # matplotlib's player draws its buttons with Font Awesome icons fetched from a CDN; the
 # book must work offline and load nothing from outside, so the icons become characters.
-_ICONS = {"minus": "\u2212", "fast-backward": "|\u25c0", "step-backward": "\u25c1",
-          "play fa-flip-horizontal": "\u25c0", "pause": "\u275a\u275a", "play": "\u25b6",
-          "step-forward": "\u25b7", "fast-forward": "\u25b6|", "plus": "+"}  # in every common font
+_ICONS = {
+    "minus": "\u2212",
+    "fast-backward": "|\u25c0",
+    "step-backward": "\u25c1",
+    "play fa-flip-horizontal": "\u25c0",
+    "pause": "\u275a\u275a",
+    "play": "\u25b6",
+    "step-forward": "\u25b7",
+    "fast-forward": "\u25b6|",
+    "plus": "+",
+}  # in every common font
 
 
 def _offline_jshtml(html: str) -> str:
     """Remove the external stylesheet from a ``to_jshtml`` player and draw its buttons
     with plain Unicode characters."""
     html = re.sub(r'<link rel="stylesheet"\s+href="https?://[^"]*font-awesome[^"]*">', "", html)
-    return re.sub(r'<i class="fa fa-([a-z -]+)"></i>', lambda m: _ICONS.get(m.group(1), m.group(1)), html)
+    return re.sub(
+        r'<i class="fa fa-([a-z -]+)"></i>', lambda m: _ICONS.get(m.group(1), m.group(1)), html
+    )
 
 
-def plot_points(samples, real=None, centres=None, ax=None, title: str | None = None, lim: float | None = None):
+def plot_points(
+    samples, real=None, centres=None, ax=None, title: str | None = None, lim: float | None = None
+):
     """Scatter 2-D samples (orange) over real data (blue) and mixture centres (crosses)."""
     ax = ax or _plt().subplots(figsize=(4, 4))[1]
     if real is not None:
@@ -160,8 +186,18 @@ def _square(ax, lim, title):
 
 
 @torch.no_grad()
-def plot_decision_surface(D, lim: float, ax=None, samples=None, real=None, centres=None, resolution: int = 200,
-                          levels: int = 11, colorbar: bool = True, title: str | None = None):
+def plot_decision_surface(
+    D,
+    lim: float,
+    ax=None,
+    samples=None,
+    real=None,
+    centres=None,
+    resolution: int = 200,
+    levels: int = 11,
+    colorbar: bool = True,
+    title: str | None = None,
+):
     """A 2-D discriminator's belief D(x) = sigmoid(logit) on the square [-lim, lim]^2, as
     filled contours (dark: "real", light: "fake"), with ``plot_points`` on top.
 
@@ -172,16 +208,22 @@ def plot_decision_surface(D, lim: float, ax=None, samples=None, real=None, centr
     param = next(D.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     ticks = torch.linspace(-lim, lim, resolution)
-    gx, gy = torch.meshgrid(ticks, ticks, indexing="xy")                    # (R, R) each
-    points = torch.stack([gx.flatten(), gy.flatten()], dim=1)               # (R*R, 2)
+    gx, gy = torch.meshgrid(ticks, ticks, indexing="xy")  # (R, R) each
+    points = torch.stack([gx.flatten(), gy.flatten()], dim=1)  # (R*R, 2)
     was_training = D.training
     D.eval()
     try:
         prob = torch.sigmoid(D(points.to(device)).float()).cpu().view(resolution, resolution)
     finally:
         D.train(was_training)
-    surface = ax.contourf(gx.numpy(), gy.numpy(), prob.numpy(), levels=np.linspace(0, 1, levels),
-                          cmap="Greys", alpha=0.8)
+    surface = ax.contourf(
+        gx.numpy(),
+        gy.numpy(),
+        prob.numpy(),
+        levels=np.linspace(0, 1, levels),
+        cmap="Greys",
+        alpha=0.8,
+    )
     if colorbar:
         ax.figure.colorbar(surface, ax=ax, label="D(x)", ticks=[0, 0.25, 0.5, 0.75, 1])
     if samples is not None or real is not None or centres is not None:
@@ -194,9 +236,17 @@ def plot_optimal_discriminator(game, ax=None):
     and the optimal discriminator D*(x) = p_data(x) / (p_data(x) + p_g(x)) (right axis),
     with C(G) = max_D V(D, G) in the title. Returns ``ax``."""
     x, log_pd, log_pg, log_d = game.x, game.log_p_data, game.log_p_g, game.log_d_star
-    mu, sigma, data_mu, data_sigma, value = game.mu, game.sigma, game.data_mu, game.data_sigma, game.c_of_g
+    mu, sigma, data_mu, data_sigma, value = (
+        game.mu,
+        game.sigma,
+        game.data_mu,
+        game.data_sigma,
+        game.c_of_g,
+    )
     ax = ax or _plt().subplots(figsize=(6, 3.2))[1]
-    shown = (x >= min(data_mu - 4 * data_sigma, mu - 4 * sigma)) & (x <= max(data_mu + 4 * data_sigma, mu + 4 * sigma))
+    shown = (x >= min(data_mu - 4 * data_sigma, mu - 4 * sigma)) & (
+        x <= max(data_mu + 4 * data_sigma, mu + 4 * sigma)
+    )
     xs = x[shown]
     ax.fill_between(xs, np.exp(log_pd[shown]), color="tab:blue", alpha=0.25)
     ax.plot(xs, np.exp(log_pd[shown]), color="tab:blue", label=r"$p_\mathrm{data}$")
@@ -213,9 +263,14 @@ def plot_optimal_discriminator(game, ax=None):
     twin.set_ylabel(r"$D^*(x)$")
     lines = ax.get_legend_handles_labels()
     more = twin.get_legend_handles_labels()
-    twin.legend(lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small", framealpha=0.9)
-    ax.set_title(rf"$\mu_g$={mu:.2f}, $\sigma_g$={sigma:.2f}:  C(G) = {value:.3f}  ($-\log 4$ = {-math.log(4):.3f})",
-                 fontsize="medium")
+    twin.legend(
+        lines[0] + more[0], lines[1] + more[1], loc="best", fontsize="small", framealpha=0.9
+    )
+    ax.set_title(
+        rf"$\mu_g$={mu:.2f}, $\sigma_g$={sigma:.2f}:  C(G) = {value:.3f}  "
+        rf"($-\log 4$ = {-math.log(4):.3f})",
+        fontsize="medium",
+    )
     return ax
 
 
@@ -267,8 +322,9 @@ def table(rows, columns=None) -> Table:
     align = []
     for key, _, _ in spec:
         values = [r.get(key) for r in rows if r.get(key) is not None]
-        numeric = values and all(isinstance(v, (int, float)) and not isinstance(v, bool)
-                                 for v in values)
+        numeric = values and all(
+            isinstance(v, (int, float)) and not isinstance(v, bool) for v in values
+        )
         align.append(" ---: " if numeric else " --- ")
     lines.append("|" + "|".join(align) + "|")
     for r in rows:

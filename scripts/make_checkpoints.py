@@ -36,12 +36,14 @@ NOTE = "wall time measured on a shared machine: an upper bound, not a speed meas
 ENTRIES: dict[str, list[str]] = {
     # the DCGAN of Part II: 300 steps (the "early" checkpoint), then resumed to LONG_STEPS
     "dcgan_fashion32_early.pt": [
-        f"python -m dcgan_lib train {FM} --steps 300 --seed 0 --sample-every 500 --out runs/dcgan_fashion32",
+        f"python -m dcgan_lib train {FM} --steps 300 --seed 0 --sample-every 500 "
+        "--out runs/dcgan_fashion32",
         "python -m dcgan_lib export --checkpoint runs/dcgan_fashion32/checkpoint.pt "
         "--out checkpoints/dcgan_fashion32_early.pt --generator-only --half",
     ],
     "dcgan_fashion32.pt": [
-        f"python -m dcgan_lib train {FM} --steps 300 --seed 0 --sample-every 500 --out runs/dcgan_fashion32",
+        f"python -m dcgan_lib train {FM} --steps 300 --seed 0 --sample-every 500 "
+        "--out runs/dcgan_fashion32",
         f"python -m dcgan_lib train {FM} --steps {LONG_STEPS} --seed 0 --sample-every 500 "
         "--out runs/dcgan_fashion32 --resume",
         "python -m dcgan_lib export --checkpoint runs/dcgan_fashion32/checkpoint.pt "
@@ -75,7 +77,9 @@ def up_to_date(cmd: str) -> bool:
         return False
     ckpt = ROOT / args[args.index("--out") + 1] / "checkpoint.pt"
     try:
-        return ckpt.exists() and load_checkpoint(ckpt)["step"] == int(args[args.index("--steps") + 1])
+        return ckpt.exists() and load_checkpoint(ckpt)["step"] == int(
+            args[args.index("--steps") + 1]
+        )
     except Exception:
         return False
 

@@ -17,6 +17,7 @@ For each notebook under notebooks/ this
 The repository URL and branch come from _config.yml (`repository:`), the one place
 they are written down. Running the script twice changes nothing the second time.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -70,21 +71,21 @@ def setup_source(root: Path = ROOT) -> str:
         "import os, sys\n"
         'if "google.colab" in sys.modules:\n'
         '    if not os.path.isdir("/content/dcgan-book"):\n'
-        f"        !git clone -q --depth 1 --branch {repo['branch']} {repo['url']} /content/dcgan-book\n"
+        f"        !git clone -q --depth 1 --branch {repo['branch']} {repo['url']} "
+        "/content/dcgan-book\n"
         '    %pip install -q "/content/dcgan-book"\n'
         f"    %cd /content/dcgan-book{subdir}/notebooks"
     )
 
 
 def badge_source(notebook: Path, root: Path = ROOT) -> str:
-    return (
-        f"[![Open In Colab]({COLAB}/assets/colab-badge.svg)]"
-        f"({colab_url(notebook, root)})"
-    )
+    return f"[![Open In Colab]({COLAB}/assets/colab-badge.svg)]({colab_url(notebook, root)})"
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
-    return sorted(p for p in (root / "notebooks").glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+    return sorted(
+        p for p in (root / "notebooks").glob("*.ipynb") if ".ipynb_checkpoints" not in p.parts
+    )
 
 
 def _tagged(nb, tag: str):
@@ -104,7 +105,9 @@ def _put(nb, index: int, tag: str, cell_type: str, source: str):
         make = nbformat.v4.new_code_cell if cell_type == "code" else nbformat.v4.new_markdown_cell
         cell = make()
     cell.source = source
-    cell.metadata["tags"] = [tag, HIDE_TAG] + [t for t in cell.metadata.get("tags", []) if t not in (tag, HIDE_TAG)]
+    cell.metadata["tags"] = [tag, HIDE_TAG] + [
+        t for t in cell.metadata.get("tags", []) if t not in (tag, HIDE_TAG)
+    ]
     nb.cells.insert(index, cell)
 
 
@@ -150,16 +153,25 @@ def sync(path: Path, check: bool = False, root: Path = ROOT) -> bool:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to process (default: every notebooks/*.ipynb)")
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 if any notebook is out of date")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks",
+        nargs="*",
+        type=Path,
+        help="notebooks to process (default: every notebooks/*.ipynb)",
+    )
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 if any notebook is out of date"
+    )
     args = parser.parse_args(argv)
     changed = [p for p in (args.notebooks or notebooks()) if sync(p, check=args.check)]
     for p in changed:
-        print(f"{'out of date' if args.check else 'updated'}: {p.relative_to(ROOT) if p.is_absolute() else p}")
+        print(
+            f"{'out of date' if args.check else 'updated'}: "
+            f"{p.relative_to(ROOT) if p.is_absolute() else p}"
+        )
     if args.check and changed:
         print("run `python scripts/sync_notebooks.py` to fix", file=sys.stderr)
         return 1

@@ -9,6 +9,7 @@ typeset its maths with the MathJax copy in _static/ (no script from a CDN), and,
 chapter page, offer the Colab launch link for that notebook. A screenshot of every page
 goes to _build/screenshots/.
 """
+
 from __future__ import annotations
 
 import functools
@@ -24,7 +25,6 @@ from pathlib import Path
 
 import pytest
 import yaml
-
 from test_platform import toc_files  # pytest puts tests/ on sys.path (no __init__.py there)
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,7 +52,9 @@ def colab_url(doc: str) -> str:
     slug = repo["url"].rstrip("/").removeprefix("https://github.com/")
     book = (repo.get("path_to_book") or "").strip("/")
     path = f"{book}/{doc}.ipynb" if book else f"{doc}.ipynb"
-    return f"https://colab.research.google.com/github/{slug}/blob/{repo.get('branch', 'main')}/{path}"
+    return (
+        f"https://colab.research.google.com/github/{slug}/blob/{repo.get('branch', 'main')}/{path}"
+    )
 
 
 def _jupyter_book() -> list[str]:
@@ -67,11 +69,20 @@ def build():
     start = time.perf_counter()
     with LOG.open("w", encoding="utf8") as log:
         try:
-            rc = subprocess.run(_jupyter_book(), cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-                                timeout=BUILD_TIMEOUT_S).returncode
+            rc = subprocess.run(
+                _jupyter_book(),
+                cwd=ROOT,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                timeout=BUILD_TIMEOUT_S,
+            ).returncode
         except subprocess.TimeoutExpired:
             rc = "timeout"
-    return rc, ANSI.sub("", LOG.read_text(encoding="utf8", errors="replace")), time.perf_counter() - start
+    return (
+        rc,
+        ANSI.sub("", LOG.read_text(encoding="utf8", errors="replace")),
+        time.perf_counter() - start,
+    )
 
 
 def executed_and_cached(log: str) -> tuple[set[str], set[str]]:
@@ -87,8 +98,9 @@ def test_book_builds(build, book_report):
     assert rc == 0, f"`jupyter-book build . -W -n --keep-going` failed ({rc}); log: {LOG}\n{tail}"
     executed, cached = executed_and_cached(log)
     book_report["lines"].append(
-        f"book build: {seconds:.0f} s; notebooks from the cache: {len(cached)}, executed by the build: "
-        f"{len(executed)}; log: {LOG}")
+        f"book build: {seconds:.0f} s; notebooks from the cache: {len(cached)}, "
+        f"executed by the build: {len(executed)}; log: {LOG}"
+    )
     twice = sorted(str(p) for p in book_report["cached"] if str(p) in executed)
     assert not twice, f"the build executed notebooks that nbval had already run and cached: {twice}"
     missing = sorted(str(p) for p in book_report["cached"] if str(p) not in cached)
@@ -96,6 +108,7 @@ def test_book_builds(build, book_report):
 
 
 # -- the browser ------------------------------------------------------------------------
+
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, *args):
@@ -108,7 +121,8 @@ def server(build):
     if not HTML.is_dir():
         pytest.fail(f"no HTML at {HTML}: the book did not build (see {LOG})")
     httpd = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML)))
+        ("127.0.0.1", 0), functools.partial(_QuietHandler, directory=str(HTML))
+    )
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{httpd.server_address[1]}"
@@ -123,13 +137,26 @@ def browser(tmp_path_factory):
 
     for exe in (CHROMIUM, CHROMEDRIVER):
         if not os.access(exe, os.X_OK):
-            pytest.fail(f"{exe} not found: run `bash scripts/setup.sh` (installs chromium and chromium-driver)")
+            pytest.fail(
+                f"{exe} not found: run `bash scripts/setup.sh` "
+                "(installs chromium and chromium-driver)"
+            )
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
-    for arg in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                "--disable-background-networking", "--disable-quic", "--no-first-run",
-                "--disable-component-update", "--disable-sync", "--hide-scrollbars",
-                "--window-size=1280,900", f"--user-data-dir={tmp_path_factory.mktemp('chromium')}"):
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--hide-scrollbars",
+        "--window-size=1280,900",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium')}",
+    ):
         options.add_argument(arg)
     options.set_capability("goog:loggingPrefs", {"browser": "SEVERE"})
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
@@ -160,13 +187,17 @@ const maths = [...document.querySelectorAll('.math')];
 return {
   title: document.title,
   errors: errors.concat(stderr),
-  broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
+  broken_images: [...document.images]
+    .filter(i => !(i.complete && i.naturalWidth > 0)).map(i => i.src),
   maths: maths.length,
   typeset: document.querySelectorAll('mjx-container').length,
-  untypeset: maths.filter(m => !m.querySelector('mjx-container')).map(m => m.innerText.slice(0, 80)),
-  external_scripts: [...document.scripts].filter(s => s.src && !s.src.startsWith(origin)).map(s => s.src),
+  untypeset: maths.filter(m => !m.querySelector('mjx-container'))
+    .map(m => m.innerText.slice(0, 80)),
+  external_scripts: [...document.scripts]
+    .filter(s => s.src && !s.src.startsWith(origin)).map(s => s.src),
   mathjax_scripts: [...document.scripts].filter(s => /mathjax/i.test(s.src)).map(s => s.src),
-  colab: [...document.querySelectorAll('a[href*="colab.research.google.com/github"]')].map(a => a.href),
+  colab: [...document.querySelectorAll('a[href*="colab.research.google.com/github"]')]
+    .map(a => a.href),
   // Markdown a cell displayed (tables, headings, lists) left as raw text by the renderer
   raw_markdown: [...document.querySelectorAll('.cell_output p, .output p')]
     .filter(p => /^\|([^|\n]*\|){3,}/.test(p.innerText) || /^#{1,6} /.test(p.innerText))
@@ -185,8 +216,11 @@ def test_page(doc, build, server, browser, book_report, record_property):
     _wait(browser, "document.readyState === 'complete'")
     _wait(browser, "[...document.images].every(i => i.complete)")
     if browser.execute_script("return document.querySelectorAll('.math').length"):
-        _wait(browser, "window.MathJax && MathJax.startup && MathJax.startup.document && "
-                       "[...document.querySelectorAll('.math')].every(m => m.querySelector('mjx-container'))")
+        _wait(
+            browser,
+            "window.MathJax && MathJax.startup && MathJax.startup.document && "
+            "[...document.querySelectorAll('.math')].every(m => m.querySelector('mjx-container'))",
+        )
     found = browser.execute_script(CHECKS_JS)
 
     SHOTS.mkdir(parents=True, exist_ok=True)
@@ -197,8 +231,11 @@ def test_page(doc, build, server, browser, book_report, record_property):
     record_property("screenshot", str(shot))
     book_report["screenshots"].append(str(shot))
 
-    console = [e["message"] for e in browser.get_log("browser")
-               if e.get("level") == "SEVERE" and not any(b in e["message"] for b in BENIGN_CONSOLE)]
+    console = [
+        e["message"]
+        for e in browser.get_log("browser")
+        if e.get("level") == "SEVERE" and not any(b in e["message"] for b in BENIGN_CONSOLE)
+    ]
     problems = []
     if not found["title"] or found["title"].startswith("404"):
         problems.append(f"page title {found['title']!r}")
@@ -208,14 +245,20 @@ def test_page(doc, build, server, browser, book_report, record_property):
     problems += [f"browser console: {m}" for m in console]
     problems += [f"Markdown output not rendered: {text!r}" for text in found["raw_markdown"]]
     if found["maths"]:
-        if not found["mathjax_scripts"] or any("/_static/mathjax/" not in s for s in found["mathjax_scripts"]):
+        if not found["mathjax_scripts"] or any(
+            "/_static/mathjax/" not in s for s in found["mathjax_scripts"]
+        ):
             problems.append(f"MathJax not loaded from _static/mathjax/: {found['mathjax_scripts']}")
         if not found["typeset"] or found["untypeset"]:
-            problems.append(f"{len(found['untypeset'])} of {found['maths']} maths not typeset by MathJax, "
-                            f"e.g. {found['untypeset'][:3]}")
+            problems.append(
+                f"{len(found['untypeset'])} of {found['maths']} maths not typeset by MathJax, "
+                f"e.g. {found['untypeset'][:3]}"
+            )
     if doc.startswith("notebooks/"):
         expected = colab_url(doc)
         if expected not in found["colab"]:
             problems.append(f"no Colab launch link {expected} (found {found['colab']})")
-        problems += [f"Colab link to another notebook: {href}" for href in found["colab"] if href != expected]
+        problems += [
+            f"Colab link to another notebook: {href}" for href in found["colab"] if href != expected
+        ]
     assert not problems, f"{doc}: " + "\n".join(problems) + f"\nscreenshot: {shot}"

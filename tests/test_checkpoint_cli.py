@@ -6,15 +6,27 @@ import sys
 import pytest
 import torch
 
-from dcgan_lib import (CheckpointError, Generator, Discriminator, TrainConfig, Trainer, load_checkpoint,
-                       load_generator, save_checkpoint)
+from dcgan_lib import (
+    CheckpointError,
+    Discriminator,
+    Generator,
+    TrainConfig,
+    Trainer,
+    load_checkpoint,
+    load_generator,
+    save_checkpoint,
+)
 
 
 def tiny_trainer():
     torch.manual_seed(0)
     data = torch.rand(64, 1, 16, 16) * 2 - 1
-    return Trainer(Generator(8, 16, 1, 4), Discriminator(16, 1, 4), data,
-                   TrainConfig(steps=2, batch_size=16, progress=False))
+    return Trainer(
+        Generator(8, 16, 1, 4),
+        Discriminator(16, 1, 4),
+        data,
+        TrainConfig(steps=2, batch_size=16, progress=False),
+    )
 
 
 def test_generator_rebuilt_from_file_alone_gives_same_samples(tmp_path):
@@ -31,8 +43,10 @@ def test_generator_rebuilt_from_file_alone_gives_same_samples(tmp_path):
 def test_atomic_write_keeps_old_file_when_saving_fails(tmp_path, monkeypatch):
     path = tmp_path / "c.pt"
     save_checkpoint(path, {"step": 1})
+
     def boom(*a, **k):
         raise OSError("disk full")
+
     monkeypatch.setattr(torch, "save", boom)
     with pytest.raises(OSError, match="disk full"):
         save_checkpoint(path, {"step": 2})
@@ -71,22 +85,41 @@ def test_pickled_code_is_refused(tmp_path, capsys):
 
 
 def run_cli(*args, cwd=None):
-    return subprocess.run([sys.executable, "-m", "dcgan_lib", *args], capture_output=True, text=True,
-                          timeout=120, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "dcgan_lib", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=cwd,
+    )
 
 
 def test_cli_train_then_sample(tmp_path):
     out = tmp_path / "run"
-    r = run_cli("train", "--steps", "3", "--limit", "200", "--batch_size", "16", "--out", str(out), "--no-progress")
+    r = run_cli(
+        "train",
+        "--steps",
+        "3",
+        "--limit",
+        "200",
+        "--batch_size",
+        "16",
+        "--out",
+        str(out),
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     assert (out / "checkpoint.pt").is_file() and (out / "samples.png").is_file()
     state = load_checkpoint(out / "checkpoint.pt")
     assert state["step"] == 3 and state["meta"]["dataset"] == "digits"
     assert state["meta"]["command"].startswith("python -m dcgan_lib train")
     grid = tmp_path / "grid.png"
-    r = run_cli("sample", "--checkpoint", str(out / "checkpoint.pt"), "--n", "16", "--out", str(grid))
+    r = run_cli(
+        "sample", "--checkpoint", str(out / "checkpoint.pt"), "--n", "16", "--out", str(grid)
+    )
     assert r.returncode == 0, r.stderr
     from PIL import Image
+
     assert Image.open(grid).size[0] > 16 * 4
 
 
@@ -107,11 +140,14 @@ def test_cli_dry_run_and_help():
         assert h.returncode == 0 and "--" in h.stdout
 
 
-@pytest.mark.parametrize("args, message", [
-    (["train", "--dataset", "imagenet"], "unknown dataset"),
-    (["train", "--image_size", "48"], "power of two"),
-    (["sample", "--checkpoint", "/nonexistent/c.pt"], "no checkpoint file"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["train", "--dataset", "imagenet"], "unknown dataset"),
+        (["train", "--image_size", "48"], "power of two"),
+        (["sample", "--checkpoint", "/nonexistent/c.pt"], "no checkpoint file"),
+    ],
+)
 def test_cli_bad_arguments_one_line_no_traceback(args, message):
     r = run_cli(*args)
     assert r.returncode != 0
@@ -125,7 +161,10 @@ def test_cli_truncated_and_foreign_checkpoints(tmp_path):
     torch.save({"weights": torch.zeros(3)}, foreign)
     truncated = tmp_path / "t.pt"
     truncated.write_bytes(b"PK\x03\x04 not really a zip")
-    for path, message in ((foreign, "not a dcgan_lib checkpoint"), (truncated, "not a readable checkpoint")):
+    for path, message in (
+        (foreign, "not a dcgan_lib checkpoint"),
+        (truncated, "not a readable checkpoint"),
+    ):
         r = run_cli("sample", "--checkpoint", str(path))
         assert r.returncode != 0 and "Traceback" not in r.stderr and message in r.stderr
 
@@ -134,8 +173,20 @@ def test_cli_seed_fixes_the_whole_run(tmp_path):
     states = []
     for name in ("a", "b"):
         out = tmp_path / name
-        r = run_cli("train", "--steps", "2", "--limit", "200", "--batch_size", "16", "--seed", "5", "--out", str(out),
-                    "--no-progress")
+        r = run_cli(
+            "train",
+            "--steps",
+            "2",
+            "--limit",
+            "200",
+            "--batch_size",
+            "16",
+            "--seed",
+            "5",
+            "--out",
+            str(out),
+            "--no-progress",
+        )
         assert r.returncode == 0, r.stderr
         states.append(load_checkpoint(out / "checkpoint.pt")["generator"]["state_dict"])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])

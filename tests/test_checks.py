@@ -4,17 +4,27 @@ The registry: ``CASES[name] = Case(right=..., wrong=...)`` for each ``check_*`` 
 that ``dcgan_lib.checks`` exports. ``right`` and ``wrong`` take no arguments: ``right``
 calls the check with a correct answer (it must print a ✓ line and return True), ``wrong``
 with a typical mistake (it must raise ``CheckFailed`` with a message). Keep the entries in
-chapter order, under the same section headers as dcgan_lib/checks.py. A check without an
-entry fails ``test_every_check_is_registered``.
+chapter order, one section per chapter module of dcgan_lib/checks/ (``chNN_name.py``). A
+check without an entry fails ``test_every_check_is_registered``; further wrong answers of a
+check get a test of their own in its section.
 """
+
 from __future__ import annotations
 
+import importlib
 import inspect
 import math
-from typing import Callable, NamedTuple
+import pkgutil
+import statistics
+from collections.abc import Callable
+from typing import NamedTuple
 
+import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
+from scipy import linalg
+from torch import nn
 
 from dcgan_lib import Discriminator, Generator, MLPDiscriminator, MLPGenerator, checks
 
@@ -32,22 +42,29 @@ CASES: dict[str, Case] = {}
 
 CASES["check_to_unit_range"] = Case(
     right=lambda: checks.check_to_unit_range(lambda pixels, max_value: pixels / max_value * 2 - 1),
-    wrong=lambda: checks.check_to_unit_range(lambda pixels, max_value: pixels / max_value),  # [0, 1]
+    # values in [0, 1]
+    wrong=lambda: checks.check_to_unit_range(lambda pixels, max_value: pixels / max_value),
     says=("[0, 1]", "[-1, 1]"),
 )
 CASES["check_generated_images"] = Case(
-    right=lambda: checks.check_generated_images(torch.rand(25, 1, 16, 16) * 2 - 1, n=25, channels=1, image_size=16),
-    wrong=lambda: checks.check_generated_images(torch.rand(25, 1, 16, 16) * 255, n=25, channels=1, image_size=16),
+    right=lambda: checks.check_generated_images(
+        torch.rand(25, 1, 16, 16) * 2 - 1, n=25, channels=1, image_size=16
+    ),
+    wrong=lambda: checks.check_generated_images(
+        torch.rand(25, 1, 16, 16) * 255, n=25, channels=1, image_size=16
+    ),
     says=("[-1, 1]", "tanh"),
 )
 CASES["check_discriminator_logits"] = Case(
     right=lambda: checks.check_discriminator_logits(torch.randn(16) * 3, n=16),
-    wrong=lambda: checks.check_discriminator_logits(torch.sigmoid(torch.randn(16) * 3), n=16),  # probabilities
+    # probabilities
+    wrong=lambda: checks.check_discriminator_logits(torch.sigmoid(torch.randn(16) * 3), n=16),
     says=("sigmoid", "logits"),
 )
 
 
 # -- The GAN game (notebooks/01_gan_game) -----------------------------------------------
+
 
 def _optimal_discriminator(x, p_data, p_g):
     return p_data(x) / (p_data(x) + p_g(x))
@@ -59,7 +76,12 @@ def _optimal_discriminator_swapped(x, p_data, p_g):  # the probability of "fake"
 
 def _jsd(p, q):
     m = (p + q) / 2
-    return (torch.xlogy(p, p).sum() - torch.xlogy(p, m).sum() + torch.xlogy(q, q).sum() - torch.xlogy(q, m).sum()) / 2
+    return (
+        torch.xlogy(p, p).sum()
+        - torch.xlogy(p, m).sum()
+        + torch.xlogy(q, q).sum()
+        - torch.xlogy(q, m).sum()
+    ) / 2
 
 
 def _jsd_xlogy_ratio(p, q):  # xlogy(p, p / m) is still nan where p = q = 0: 0 / 0 inside the log
@@ -84,7 +106,6 @@ CASES["check_jsd"] = Case(
 )
 
 
-
 def test_jsd_check_catches_an_outcome_neither_distribution_has():
     with pytest.raises(checks.CheckFailed, match="0 \\* log 0"):
         checks.check_jsd(_jsd_xlogy_ratio)
@@ -92,13 +113,16 @@ def test_jsd_check_catches_an_outcome_neither_distribution_has():
 
 # -- A GAN on 2-D data (notebooks/02_gan_2d) --------------------------------------------
 
+
 def _mode_coverage(samples, centres, std):
     distance, nearest = torch.cdist(samples, centres).min(dim=1)
     close = distance <= 3 * std
-    return int(torch.bincount(nearest[close], minlength=len(centres)).gt(0).sum()), float(close.float().mean())
+    modes = int(torch.bincount(nearest[close], minlength=len(centres)).gt(0).sum())
+    return modes, float(close.float().mean())
 
 
-def _mode_coverage_no_radius(samples, centres, std):  # counts every centre that is nearest to some sample
+# counts every centre that is nearest to some sample, however far away
+def _mode_coverage_no_radius(samples, centres, std):
     distance, nearest = torch.cdist(samples, centres).min(dim=1)
     return len(set(nearest.tolist())), float((distance <= 3 * std).float().mean())
 
@@ -117,31 +141,41 @@ class _PointGenerator(torch.nn.Module):
 CASES["check_mode_coverage"] = Case(
     right=lambda: checks.check_mode_coverage(_mode_coverage),
     wrong=lambda: checks.check_mode_coverage(_mode_coverage_no_radius),
-    says=("3 * std",),
+    says=("nearest to some sample", "3 * std"),
 )
 CASES["check_point_generator"] = Case(
     right=lambda: checks.check_point_generator(_PointGenerator(2), 2),
-    wrong=lambda: checks.check_point_generator(_PointGenerator(2, squash=True), 2),  # tanh caps |x| at 1
+    # tanh caps |x| at 1
+    wrong=lambda: checks.check_point_generator(_PointGenerator(2, squash=True), 2),
     says=("Tanh", "radius 2"),
 )
 
 # -- A fully connected GAN on images (notebooks/03_fc_gan_images) -----------------------
 
+
 def _mlp_generator_parameters(latent_dim, hidden, image_shape):
     sizes = (latent_dim, *hidden, math.prod(image_shape))
-    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b + b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 def _mlp_generator_weights_only(latent_dim, hidden, image_shape):  # forgets the biases
     sizes = (latent_dim, *hidden, math.prod(image_shape))
-    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:]))
+    return sum(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
 
 CASES["check_gan_pair"] = Case(
-    right=lambda: checks.check_gan_pair(MLPGenerator(64, (1, 28, 28), (128, 256)),
-                                        MLPDiscriminator((1, 28, 28), (256, 128)), 64, (1, 28, 28)),
-    wrong=lambda: checks.check_gan_pair(MLPGenerator(64, (1, 28, 28), (128, 256)),
-                                        MLPDiscriminator((1, 32, 32), (256, 128)), 64, (1, 28, 28)),  # D for 32x32
+    right=lambda: checks.check_gan_pair(
+        MLPGenerator(64, (1, 28, 28), (128, 256)),
+        MLPDiscriminator((1, 28, 28), (256, 128)),
+        64,
+        (1, 28, 28),
+    ),
+    wrong=lambda: checks.check_gan_pair(
+        MLPGenerator(64, (1, 28, 28), (128, 256)),
+        MLPDiscriminator((1, 32, 32), (256, 128)),  # D for 32x32
+        64,
+        (1, 28, 28),
+    ),
 )
 CASES["check_mlp_parameter_count"] = Case(
     right=lambda: checks.check_mlp_parameter_count(_mlp_generator_parameters),
@@ -151,6 +185,7 @@ CASES["check_mlp_parameter_count"] = Case(
 
 # -- The convolutional building blocks (notebooks/04_conv_building_blocks) -------------
 
+
 def _upsampling_layer(in_channels, out_channels, factor):
     if factor % 2 == 0:  # kernel 2f, stride f, padding f/2
         return torch.nn.ConvTranspose2d(in_channels, out_channels, 2 * factor, factor, factor // 2)
@@ -158,16 +193,24 @@ def _upsampling_layer(in_channels, out_channels, factor):
 
 
 def _upsampling_layer_checkerboard(in_channels, out_channels, factor):  # right sizes, kernel f + 1
-    return torch.nn.ConvTranspose2d(in_channels, out_channels, factor + 1, factor, 1, output_padding=1)
+    return torch.nn.ConvTranspose2d(
+        in_channels, out_channels, factor + 1, factor, 1, output_padding=1
+    )
 
 
 def _batch_norm(x, gamma, beta, eps=1e-5):
-    mean, var = x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=False, keepdim=True)
+    mean, var = (
+        x.mean(dim=(0, 2, 3), keepdim=True),
+        x.var(dim=(0, 2, 3), unbiased=False, keepdim=True),
+    )
     return (x - mean) / torch.sqrt(var + eps) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
 
 
 def _batch_norm_unbiased(x, gamma, beta, eps=1e-5):  # divides by m - 1
-    mean, var = x.mean(dim=(0, 2, 3), keepdim=True), x.var(dim=(0, 2, 3), unbiased=True, keepdim=True)
+    mean, var = (
+        x.mean(dim=(0, 2, 3), keepdim=True),
+        x.var(dim=(0, 2, 3), unbiased=True, keepdim=True),
+    )
     return (x - mean) / torch.sqrt(var + eps) * gamma.view(1, -1, 1, 1) + beta.view(1, -1, 1, 1)
 
 
@@ -183,13 +226,16 @@ CASES["check_batch_norm"] = Case(
 
 # -- The DCGAN architecture (notebooks/05_dcgan_architecture) ---------------------------
 
+
 def _generator_stages(image_size, width, channels):
     n = int(math.log2(image_size)) - 2
     return [(width * 2 ** (n - 1 - i), 4 * 2**i) for i in range(n)] + [(channels, image_size)]
 
 
 def _generator_stages_doubled(image_size, width, channels):  # one doubling too many at 4x4
-    return [(2 * c, s) for c, s in _generator_stages(image_size, width, channels)[:-1]] + [(channels, image_size)]
+    return [(2 * c, s) for c, s in _generator_stages(image_size, width, channels)[:-1]] + [
+        (channels, image_size)
+    ]
 
 
 CASES["check_generator_stages"] = Case(
@@ -197,23 +243,61 @@ CASES["check_generator_stages"] = Case(
     wrong=lambda: checks.check_generator_stages(_generator_stages_doubled),
 )
 CASES["check_dcgan_pair"] = Case(  # 32x32 grey images with a 4x4x64 stage: width 16
-    right=lambda: checks.check_dcgan_pair(Generator(8, 32, 1, 16), Discriminator(32, 1, 16), 32, 1, 64),
-    wrong=lambda: checks.check_dcgan_pair(Generator(8, 32, 1, 32), Discriminator(32, 1, 32), 32, 1, 64),
+    right=lambda: checks.check_dcgan_pair(
+        Generator(8, 32, 1, 16), Discriminator(32, 1, 16), 32, 1, 64
+    ),
+    wrong=lambda: checks.check_dcgan_pair(  # width 32: a 4x4x128 stage
+        Generator(8, 32, 1, 32), Discriminator(32, 1, 32), 32, 1, 64
+    ),
 )
+
+
+def _generator_with_output_batchnorm():  # ConvTranspose2d -> BatchNorm2d -> Tanh at the output
+    G = Generator(8, 32, 1, 16)
+    G.net = nn.Sequential(*G.net[:-1], nn.BatchNorm2d(1), G.net[-1])
+    return G
+
+
+def _discriminator_with_sigmoid():  # returns probabilities, not logits
+    D = Discriminator(32, 1, 16)
+    D.net.append(nn.Sigmoid())
+    return D
+
+
+@pytest.mark.parametrize(
+    "make_pair, says",
+    [
+        (
+            lambda: (_generator_with_output_batchnorm(), Discriminator(32, 1, 16)),
+            ("BatchNorm", "Tanh"),
+        ),
+        (lambda: (Generator(8, 32, 1, 16), _discriminator_with_sigmoid()), ("Sigmoid", "logits")),
+    ],
+    ids=["batchnorm-on-G-output", "sigmoid-ending-D"],
+)
+def test_dcgan_pair_check_catches_guideline_mistakes(make_pair, says):
+    torch.manual_seed(0)
+    G, D = make_pair()
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.check_dcgan_pair(G, D, 32, 1, 64)
+    for words in says:
+        assert words in str(failure.value), f"the message should mention {words!r}: {failure.value}"
 
 
 # -- Training a DCGAN (notebooks/06_training_dcgan) -------------------------------------
 
+
 def _discriminator_step(D, opt_d, real, fake):
     opt_d.zero_grad()
-    loss = torch.nn.functional.softplus(-D(real)).mean() + torch.nn.functional.softplus(D(fake)).mean()
+    loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
     loss.backward()
     opt_d.step()
     return loss
 
 
-def _discriminator_step_no_zero_grad(D, opt_d, real, fake):  # keeps the generator step's leftover gradients
-    loss = torch.nn.functional.softplus(-D(real)).mean() + torch.nn.functional.softplus(D(fake)).mean()
+# keeps the generator step's leftover gradients
+def _discriminator_step_no_zero_grad(D, opt_d, real, fake):
+    loss = F.softplus(-D(real)).mean() + F.softplus(D(fake)).mean()
     loss.backward()
     opt_d.step()
     return loss
@@ -225,26 +309,26 @@ CASES["check_discriminator_step"] = Case(
     says=("zero_grad",),
 )
 CASES["check_nonsaturating_generator_loss"] = Case(
-    right=lambda: checks.check_nonsaturating_generator_loss(lambda logits: torch.nn.functional.softplus(-logits).mean()),
-    wrong=lambda: checks.check_nonsaturating_generator_loss(lambda logits: -torch.log(torch.sigmoid(logits)).mean()),
+    right=lambda: checks.check_nonsaturating_generator_loss(
+        lambda logits: F.softplus(-logits).mean()
+    ),
+    wrong=lambda: checks.check_nonsaturating_generator_loss(
+        lambda logits: -torch.log(torch.sigmoid(logits)).mean()
+    ),
     says=("softplus",),  # log(sigmoid(-200)) is -inf
 )
 
 
 # -- Evaluating a GAN (notebooks/07_evaluating_gans) ------------------------------------
 
-def _frechet_distance(mu1, sigma1, mu2, sigma2):
-    import numpy as np
-    from scipy import linalg
 
+def _frechet_distance(mu1, sigma1, mu2, sigma2):
     diff = mu1 - mu2
     return float(diff @ diff + np.trace(sigma1 + sigma2 - 2 * linalg.sqrtm(sigma1 @ sigma2).real))
 
 
-def _frechet_distance_separate_roots(mu1, sigma1, mu2, sigma2):  # sqrt(S1) sqrt(S2): right only if they commute
-    import numpy as np
-    from scipy import linalg
-
+# sqrt(S1) sqrt(S2): right only if the covariances commute
+def _frechet_distance_separate_roots(mu1, sigma1, mu2, sigma2):
     diff = mu1 - mu2
     cross = linalg.sqrtm(sigma1).real @ linalg.sqrtm(sigma2).real
     return float(diff @ diff + np.trace(sigma1 + sigma2 - 2 * cross))
@@ -259,9 +343,8 @@ CASES["check_frechet_distance"] = Case(
 
 # -- GAN versus DCGAN, measured (notebooks/08_gan_vs_dcgan) -----------------------------
 
-def _compare_runs(scores_a, scores_b, higher_is_better):
-    import statistics
 
+def _compare_runs(scores_a, scores_b, higher_is_better):
     mean_a, std_a = statistics.mean(scores_a), statistics.stdev(scores_a)
     mean_b, std_b = statistics.mean(scores_b), statistics.stdev(scores_b)
     gap = (mean_a - mean_b) if higher_is_better else (mean_b - mean_a)
@@ -284,7 +367,8 @@ def _parameters_by_layer_type(model):
     return counts
 
 
-def _parameters_by_child(model):  # only the top-level children: an nn.Sequential counts as one "layer"
+# only the top-level children: an nn.Sequential counts as one "layer"
+def _parameters_by_child(model):
     return {type(m).__name__: sum(p.numel() for p in m.parameters()) for m in model.children()}
 
 
@@ -300,6 +384,7 @@ CASES["check_parameters_by_layer_type"] = Case(
 
 
 # -- the tests ---------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_right_answer_passes(name, capsys):
@@ -319,12 +404,32 @@ def test_wrong_answer_fails_with_a_message(name):
         assert words in message, f"{name}'s message should mention {words!r}: {message}"
 
 
+def _chapter_modules():
+    """dcgan_lib.checks's modules: _common and one per chapter."""
+    return [
+        importlib.import_module(f"{checks.__name__}.{m.name}")
+        for m in pkgutil.iter_modules(checks.__path__)
+    ]
+
+
 def test_every_check_is_registered():
-    defined = {name for name, fn in inspect.getmembers(checks, inspect.isfunction)
-               if name.startswith("check_") and fn.__module__ == checks.__name__}
+    defined = {
+        name
+        for module in _chapter_modules()
+        for name, fn in inspect.getmembers(module, inspect.isfunction)
+        if name.startswith("check_") and fn.__module__ == module.__name__
+    }
     exported = {name for name in checks.__all__ if name.startswith("check_")}
-    assert defined == exported, f"dcgan_lib.checks.__all__ and its check_* functions differ: {defined ^ exported}"
+    absent = [name for name in checks.__all__ if not hasattr(checks, name)]
+    assert not absent, f"dcgan_lib.checks.__all__ names what its __init__ does not import: {absent}"
+    assert defined == exported, (
+        f"dcgan_lib.checks.__all__ and its check_* functions differ: {defined ^ exported}"
+    )
     missing = sorted(exported - set(CASES))
-    assert not missing, f"register a right and a wrong answer in tests/test_checks.py for: {', '.join(missing)}"
+    assert not missing, (
+        f"register a right and a wrong answer in tests/test_checks.py for: {', '.join(missing)}"
+    )
     unknown = sorted(set(CASES) - exported)
-    assert not unknown, f"tests/test_checks.py registers checks that dcgan_lib.checks does not export: {unknown}"
+    assert not unknown, (
+        f"tests/test_checks.py registers checks that dcgan_lib.checks does not export: {unknown}"
+    )

@@ -1,4 +1,5 @@
 """Tests of dcgan_lib.data: shapes, ranges, splits, file search and its errors."""
+
 import gzip
 import struct
 import time
@@ -27,8 +28,11 @@ def write_tiny_mnist(folder: Path, n_train: int = 6, n_test: int = 4) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(0)
     for prefix, n in (("train", n_train), ("t10k", n_test)):
-        write_idx(folder / f"{prefix}-images-idx3-ubyte.gz",
-                  rng.integers(0, 256, (n, 28, 28)), compress=True)
+        write_idx(
+            folder / f"{prefix}-images-idx3-ubyte.gz",
+            rng.integers(0, 256, (n, 28, 28)),
+            compress=True,
+        )
         write_idx(folder / f"{prefix}-labels-idx1-ubyte", np.arange(n) % 10)
     return folder
 
@@ -44,6 +48,7 @@ def no_default_dirs(monkeypatch, tmp_path):
 
 
 # ---------------------------------------------------------------- digits
+
 
 def test_digits_shapes_range_and_labels():
     ds = load_dataset("digits")
@@ -78,7 +83,7 @@ def test_channels_conversion():
     assert rgb.x.shape == (5, 3, 16, 16)
     assert torch.equal(rgb.x[:, 0], grey.x[:, 0]) and torch.equal(rgb.x[:, 2], grey.x[:, 0])
     # RGB -> grey uses luminance weights that sum to 1, so grey -> RGB -> grey is lossless
-    back = data._to_tensor(((rgb.x + 1) / 2).permute(0, 2, 3, 1).numpy(), 1.0, 16, 1)
+    back = data.to_tensor(((rgb.x + 1) / 2).permute(0, 2, 3, 1).numpy(), 1.0, 16, 1)
     assert torch.allclose(back, grey.x, atol=1e-5)
     with pytest.raises(ValueError, match="channels"):
         load_dataset("digits", channels=2)
@@ -111,6 +116,7 @@ def test_names_are_case_and_separator_insensitive():
 
 
 # ---------------------------------------------------------------- IDX files
+
 
 @pytest.mark.parametrize("compress", [False, True])
 def test_read_idx_round_trip(tmp_path, compress):
@@ -191,6 +197,7 @@ def test_missing_torchvision_sets_fail_fast(name, no_default_dirs):
 
 # ---------------------------------------------------------------- image folders
 
+
 def write_pngs(folder: Path, sizes) -> None:
     from PIL import Image
 
@@ -203,8 +210,23 @@ def write_pngs(folder: Path, sizes) -> None:
 
 
 def test_folder_loader(tmp_path):
-    write_pngs(tmp_path, [(40, 30), (30, 40), (20, 20), (64, 48), (50, 50),
-                          (33, 33), (16, 24), (40, 40), (20, 30), (30, 20), (12, 12), (90, 60)])
+    write_pngs(
+        tmp_path,
+        [
+            (40, 30),
+            (30, 40),
+            (20, 20),
+            (64, 48),
+            (50, 50),
+            (33, 33),
+            (16, 24),
+            (40, 40),
+            (20, 30),
+            (30, 20),
+            (12, 12),
+            (90, 60),
+        ],
+    )
     (tmp_path / "notes.txt").write_text("not an image")
     train = load_dataset("folder", data_dir=tmp_path, image_size=16)
     test = load_dataset("folder", data_dir=tmp_path, image_size=16, split="test")
@@ -236,6 +258,7 @@ def test_folder_errors(tmp_path):
 
 # ---------------------------------------------------------------- toy mixtures
 
+
 @pytest.mark.parametrize("name, k, std", [("ring", 8, 0.02), ("grid", 25, 0.05)])
 def test_toy_mixtures(name, k, std):
     centres, s = toy_mixture(name)
@@ -244,7 +267,7 @@ def test_toy_mixtures(name, k, std):
     assert ds.x.shape == (2000, 2) and ds.image_shape == (2,) and ds.source == "synthetic"
     assert set(ds.y.tolist()) == set(range(k))
     # every point lies near its own component's centre (4 std along each axis)
-    assert (ds.x - centres[ds.y]).norm(dim=1).max() < 4 * std * 2 ** 0.5
+    assert (ds.x - centres[ds.y]).norm(dim=1).max() < 4 * std * 2**0.5
     assert torch.equal(ds.x, load_dataset(name, n_points=2000).x)
     assert not torch.equal(ds.x, load_dataset(name, n_points=2000, seed=1).x)
     assert not torch.equal(ds.x, load_dataset(name, n_points=2000, split="test").x)

@@ -5,8 +5,13 @@ import math
 import pytest
 import torch
 
-from dcgan_lib import (discriminator_loss, generator_loss, generator_loss_nonsaturating,
-                       generator_loss_saturating, value_function)
+from dcgan_lib import (
+    discriminator_loss,
+    generator_loss,
+    generator_loss_nonsaturating,
+    generator_loss_saturating,
+    value_function,
+)
 
 
 def logit(p):
@@ -49,7 +54,11 @@ def test_saturating_gradient_vanishes_where_nonsaturating_does_not():
 
 def test_stable_at_extreme_logits_and_bf16():
     big = torch.tensor([80.0, -80.0])
-    for v in (discriminator_loss(big, -big), generator_loss_nonsaturating(big), generator_loss_saturating(big)):
+    for v in (
+        discriminator_loss(big, -big),
+        generator_loss_nonsaturating(big),
+        generator_loss_saturating(big),
+    ):
         assert torch.isfinite(v)
     with torch.autocast("cpu", dtype=torch.bfloat16):
         x = torch.randn(4, 3)

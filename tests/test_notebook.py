@@ -7,8 +7,12 @@ from dcgan_lib.notebook import _plain, glue
 
 
 def test_numpy_and_tensor_scalars_become_python_numbers():
-    for value, expected in [(np.float64(0.25), 0.25), (np.int64(3), 3), (torch.tensor(1.5), 1.5),
-                            (np.float32(2.0), 2.0)]:
+    for value, expected in [
+        (np.float64(0.25), 0.25),
+        (np.int64(3), 3),
+        (torch.tensor(1.5), 1.5),
+        (np.float32(2.0), 2.0),
+    ]:
         plain = _plain(value)
         assert type(plain) in (float, int) and plain == expected
         # myst-nb parses the text/plain repr back into a number for format specs like :.2f

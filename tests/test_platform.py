@@ -1,5 +1,6 @@
 """The book's platform rules for every notebook: Colab set-up, parameters, the table of
 contents, and the exercises that end each chapter."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -18,7 +19,9 @@ IDS = [p.stem for p in NOTEBOOKS]
 
 
 def _load_sync():
-    spec = importlib.util.spec_from_file_location("sync_notebooks", ROOT / "scripts" / "sync_notebooks.py")
+    spec = importlib.util.spec_from_file_location(
+        "sync_notebooks", ROOT / "scripts" / "sync_notebooks.py"
+    )
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
@@ -70,7 +73,9 @@ def test_setup_cell_and_badge_name_the_repository(path):
     assert REPO["url"] in setup.source and f"--branch {REPO['branch']}" in setup.source
     assert badge.cell_type == "markdown" and {"colab-badge", "remove-cell"} <= set(_tags(badge))
     rel = path.relative_to(ROOT).as_posix()
-    expected = f"https://colab.research.google.com/github/{REPO['slug']}/blob/{REPO['branch']}/{rel}"
+    expected = (
+        f"https://colab.research.google.com/github/{REPO['slug']}/blob/{REPO['branch']}/{rel}"
+    )
     assert f"({expected})" in badge.source
 
 
@@ -95,7 +100,12 @@ def _run_setup(source: str, monkeypatch, in_colab: bool) -> list:
     def forbidden(*args, **kwargs):
         raise AssertionError(f"the setup cell started a process: {args}")
 
-    for module, name in ((subprocess, "run"), (subprocess, "Popen"), (subprocess, "check_call"), (os, "system")):
+    for module, name in (
+        (subprocess, "run"),
+        (subprocess, "Popen"),
+        (subprocess, "check_call"),
+        (os, "system"),
+    ):
         monkeypatch.setattr(module, name, forbidden)
     if in_colab:
         monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
@@ -124,19 +134,32 @@ def test_setup_cell_in_colab_clones_installs_and_enters_notebooks(path, monkeypa
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_parameters_cell_picks_the_device(path):
     params = [c for c in _read(path).cells if "parameters" in _tags(c)]
-    assert len(params) == 1, f"{path.name} needs exactly one cell tagged `parameters`, has {len(params)}"
+    assert len(params) == 1, (
+        f"{path.name} needs exactly one cell tagged `parameters`, has {len(params)}"
+    )
     source = params[0].source
-    assert re.search(r"""^device\s*=\s*["']auto["']""", source, re.M) or "resolve_device(" in source, (
-        f"{path.name}: the parameters cell should set device = \"auto\" (dcgan_lib picks CUDA, MPS or CPU)")
+    assert (
+        re.search(r"""^device\s*=\s*["']auto["']""", source, re.M) or "resolve_device(" in source
+    ), (
+        f'{path.name}: the parameters cell should set device = "auto" '
+        "(dcgan_lib picks CUDA, MPS or CPU)"
+    )
 
 
 def test_toc_lists_existing_files_and_every_notebook():
     listed = toc_files()
-    missing = [f for f in listed if not any((ROOT / f"{f}{ext}").is_file() for ext in ("", ".md", ".ipynb"))]
+    missing = [
+        f
+        for f in listed
+        if not any((ROOT / f"{f}{ext}").is_file() for ext in ("", ".md", ".ipynb"))
+    ]
     assert not missing, f"_toc.yml lists files that do not exist: {missing}"
     names = {re.sub(r"\.ipynb$", "", f) for f in listed}
-    absent = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS
-              if p.relative_to(ROOT).with_suffix("").as_posix() not in names]
+    absent = [
+        p.relative_to(ROOT).as_posix()
+        for p in NOTEBOOKS
+        if p.relative_to(ROOT).with_suffix("").as_posix() not in names
+    ]
     assert not absent, f"add these notebooks to _toc.yml: {absent}"
 
 
@@ -149,8 +172,13 @@ def _heading(line: str):
 def test_chapter_ends_with_exercises(path):
     """An "Exercises" section last, with at least 3 exercises and a graded code exercise."""
     cells = _read(path).cells
-    headings = [(i, h[1]) for i, c in enumerate(cells) if c.cell_type == "markdown"
-                for h in map(_heading, c.source.splitlines()) if h and h[0] <= 2]
+    headings = [
+        (i, h[1])
+        for i, c in enumerate(cells)
+        if c.cell_type == "markdown"
+        for h in map(_heading, c.source.splitlines())
+        if h and h[0] <= 2
+    ]
     start = next((i for i, title in reversed(headings) if title.lower() == "exercises"), None)
     if start is not None:
         later = [title for i, title in headings if i > start]
@@ -159,12 +187,23 @@ def test_chapter_ends_with_exercises(path):
         pytest.skip("the quickstart may go without exercises")
     assert start is not None, f"{path.name} has no '## Exercises' section"
     section = cells[start:]
-    n_exercises = sum(len(re.findall(r"^\s*(`{3,}|:{3,})\{exercise(-start)?\}", c.source, re.M))
-                      for c in section if c.cell_type == "markdown")
-    assert n_exercises >= 3, f"{path.name}: {n_exercises} exercises ({{exercise}} blocks), at least 3 expected"
+    n_exercises = sum(
+        len(re.findall(r"^\s*(`{3,}|:{3,})\{exercise(-start)?\}", c.source, re.M))
+        for c in section
+        if c.cell_type == "markdown"
+    )
+    assert n_exercises >= 3, (
+        f"{path.name}: {n_exercises} exercises ({{exercise}} blocks), at least 3 expected"
+    )
     code = [c for c in section if c.cell_type == "code"]
-    graded = [i for i, c in enumerate(code[:-1])
-              if "### BEGIN SOLUTION" in c.source and "### END SOLUTION" in c.source
-              and re.search(r"\bchecks\.check_\w+\s*\(|\bcheck_\w+\s*\(", code[i + 1].source)]
-    assert graded, (f"{path.name}: at least one code exercise needs its answer between ### BEGIN SOLUTION and "
-                    "### END SOLUTION and a dcgan_lib.checks call in the next code cell")
+    graded = [
+        i
+        for i, c in enumerate(code[:-1])
+        if "### BEGIN SOLUTION" in c.source
+        and "### END SOLUTION" in c.source
+        and re.search(r"\bchecks\.check_\w+\s*\(|\bcheck_\w+\s*\(", code[i + 1].source)
+    ]
+    assert graded, (
+        f"{path.name}: at least one code exercise needs its answer between ### BEGIN SOLUTION and "
+        "### END SOLUTION and a dcgan_lib.checks call in the next code cell"
+    )

@@ -11,14 +11,19 @@ from dcgan_lib.checkpoint import sha256
 
 ROOT = Path(__file__).resolve().parent.parent
 FOLDER = ROOT / "checkpoints"
-MANIFEST = json.loads((FOLDER / "manifest.json").read_text())["checkpoints"] if (FOLDER / "manifest.json").exists() \
+MANIFEST = (
+    json.loads((FOLDER / "manifest.json").read_text())["checkpoints"]
+    if (FOLDER / "manifest.json").exists()
     else {}
+)
 REQUIRED_FIELDS = ("seed", "data", "hardware", "wall_time_s", "sha256")
 
 
 def test_folder_is_small_and_every_file_is_in_the_manifest():
     files = {p.relative_to(FOLDER).as_posix() for p in FOLDER.rglob("*.pt")}
-    assert files == set(MANIFEST), f"files without a manifest entry or entries without a file: {files ^ set(MANIFEST)}"
+    assert files == set(MANIFEST), (
+        f"files without a manifest entry or entries without a file: {files ^ set(MANIFEST)}"
+    )
     total = sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())
     assert total < 30e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 30 MB"
 
@@ -29,7 +34,9 @@ def test_manifest_entry_matches_file_and_loads(name):
     for field in REQUIRED_FIELDS:
         assert entry.get(field) not in (None, ""), f"{name}: manifest lacks {field}"
     commands = entry.get("commands") or [entry.get("command")]
-    assert any(c and c.startswith("python -m dcgan_lib") for c in commands), f"{name}: no dcgan_lib command recorded"
+    assert any(c and c.startswith("python -m dcgan_lib") for c in commands), (
+        f"{name}: no dcgan_lib command recorded"
+    )
     path = FOLDER / name
     assert sha256(path) == entry["sha256"], f"{name}: sha256 differs from the manifest"
     state = load_checkpoint(path)
@@ -48,12 +55,33 @@ def test_evaluate_scores_every_shipped_generator(tmp_path):
 
     files = sorted(str(FOLDER / name) for name in MANIFEST)
     out = tmp_path / "scores.json"
-    assert main(["evaluate", "--checkpoint", *files, "--n", "200", "--n_train", "200", "--device", "cpu",
-                 "--json", str(out)]) == 0
-    scores = {Path(k).resolve().relative_to(FOLDER).as_posix(): v for k, v in json.loads(out.read_text()).items()}
+    assert (
+        main(
+            [
+                "evaluate",
+                "--checkpoint",
+                *files,
+                "--n",
+                "200",
+                "--n_train",
+                "200",
+                "--device",
+                "cpu",
+                "--json",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    scores = {
+        Path(k).resolve().relative_to(FOLDER).as_posix(): v
+        for k, v in json.loads(out.read_text()).items()
+    }
     generators = {name for name in MANIFEST if "generator" in load_checkpoint(FOLDER / name)}
     assert set(scores) == generators, "evaluate skipped a generator or scored a non-generator"
-    for name, s in scores.items():
-        assert s["n_fake"] == 200 and all(torch.isfinite(torch.tensor(s[m])) for m in ("fid", "precision", "recall"))
+    for s in scores.values():
+        assert s["n_fake"] == 200 and all(
+            torch.isfinite(torch.tensor(s[m])) for m in ("fid", "precision", "recall")
+        )
     dcgan, mlp = scores["dcgan_fashion32.pt"], scores["mlp_fashion32.pt"]
     assert dcgan["fid"] < 0.25 * mlp["fid"] and dcgan["recall"] > mlp["recall"] + 0.3

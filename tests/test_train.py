@@ -8,9 +8,20 @@ import textwrap
 import pytest
 import torch
 
-from dcgan_lib import (CheckpointEvery, Discriminator, Generator, MLPDiscriminator, MLPGenerator,
-                       NonFiniteLossError, TrainConfig, Trainer, discriminator_step, generator_step,
-                       load_checkpoint, resolve_device)
+from dcgan_lib import (
+    CheckpointEvery,
+    Discriminator,
+    Generator,
+    MLPDiscriminator,
+    MLPGenerator,
+    NonFiniteLossError,
+    TrainConfig,
+    Trainer,
+    discriminator_step,
+    generator_step,
+    load_checkpoint,
+    resolve_device,
+)
 
 
 def small_pair(seed=0):
@@ -50,7 +61,9 @@ def test_generator_step_moves_only_g():
 
 def test_history_records_every_step_and_sample_grids():
     G, D = small_pair()
-    h = Trainer(G, D, fake_images(), TrainConfig(steps=12, batch_size=16, sample_every=4, progress=False)).fit()
+    h = Trainer(
+        G, D, fake_images(), TrainConfig(steps=12, batch_size=16, sample_every=4, progress=False)
+    ).fit()
     assert h.step == list(range(1, 13))
     for name in ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g", "time"):
         assert len(getattr(h, name)) == 12
@@ -65,7 +78,9 @@ def test_generator_learns_a_shifted_gaussian():
     torch.manual_seed(0)
     data = torch.randn(4096, 2) * 0.5 + torch.tensor([3.0, -2.0])
     G, D = MLPGenerator(4, (2,), (32, 32)), MLPDiscriminator((2,), (32, 32))
-    t = Trainer(G, D, data, TrainConfig(steps=600, batch_size=128, lr_g=2e-3, lr_d=2e-3, progress=False))
+    t = Trainer(
+        G, D, data, TrainConfig(steps=600, batch_size=128, lr_g=2e-3, lr_d=2e-3, progress=False)
+    )
     before = t.sample(2000).mean(0)
     t.fit()
     after = t.sample(2000).mean(0)
@@ -89,8 +104,10 @@ def test_resume_gives_the_same_weights_as_an_uninterrupted_run(tmp_path):
     G, D = small_pair(seed=42)  # different initial weights: resume must overwrite them
     second = Trainer(G, D, data, TrainConfig(**cfg)).resume(tmp_path / "c.pt")
     second.fit()
-    for a, b in zip([*full.G.state_dict().values(), *full.D.state_dict().values()],
-                    [*second.G.state_dict().values(), *second.D.state_dict().values()]):
+    for a, b in zip(
+        [*full.G.state_dict().values(), *full.D.state_dict().values()],
+        [*second.G.state_dict().values(), *second.D.state_dict().values()],
+    ):
         assert torch.equal(a, b)
     assert second.history.step == full.history.step
     assert second.history.loss_d == full.history.loss_d
@@ -100,7 +117,13 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
     data = fake_images()
     G, D = small_pair()
     path = tmp_path / "run.pt"
-    t = Trainer(G, D, data, TrainConfig(steps=4, batch_size=32, progress=False), [CheckpointEvery(path, every=2)])
+    t = Trainer(
+        G,
+        D,
+        data,
+        TrainConfig(steps=4, batch_size=32, progress=False),
+        [CheckpointEvery(path, every=2)],
+    )
     t.fit()
     good = load_checkpoint(path)
     assert good["step"] == 4
@@ -111,8 +134,12 @@ def test_nan_stops_training_and_keeps_last_good_checkpoint(tmp_path):
         t.fit(steps=8)
     after = load_checkpoint(path)
     assert after["step"] == 4
-    assert all(torch.equal(a, b) for a, b in zip(good["generator"]["state_dict"].values(),
-                                                 after["generator"]["state_dict"].values()))
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(
+            good["generator"]["state_dict"].values(), after["generator"]["state_dict"].values()
+        )
+    )
 
 
 def test_config_validation():
@@ -139,23 +166,31 @@ def test_d_steps_and_time_limit():
     t = Trainer(G, D, fake_images(), TrainConfig(steps=3, batch_size=16, d_steps=3, progress=False))
     t.fit()
     assert t.step == 3
-    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=10_000, batch_size=16, time_limit=0.5,
-                                                           progress=False))
+    t = Trainer(
+        *small_pair(),
+        fake_images(),
+        TrainConfig(steps=10_000, batch_size=16, time_limit=0.5, progress=False),
+    )
     t.fit()
     assert 0 < t.step < 10_000
 
 
 def test_streamed_dataset_path():
     ds = torch.utils.data.TensorDataset(fake_images(64))
-    t = Trainer(*small_pair(), ds, TrainConfig(steps=5, batch_size=16, progress=False, num_workers=1))
+    t = Trainer(
+        *small_pair(), ds, TrainConfig(steps=5, batch_size=16, progress=False, num_workers=1)
+    )
     assert len(t.fit()) == 5
 
 
 def test_compiled_models_train():
     # torch.compile over two D passes with fake.detach() (pytorch issue 91542's shape);
     # aot_eager traces the graphs and autograd like inductor does, without a C++ build
-    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=3, batch_size=16, compile="aot_eager",
-                                                          progress=False))
+    t = Trainer(
+        *small_pair(),
+        fake_images(),
+        TrainConfig(steps=3, batch_size=16, compile="aot_eager", progress=False),
+    )
     h = t.fit()
     assert len(h) == 3 and all(torch.isfinite(torch.tensor(h.loss_d)))
 
@@ -164,7 +199,7 @@ DDP_SCRIPT = textwrap.dedent("""
     import torch, torch.distributed as dist
     from dcgan_lib import Generator, Discriminator, Trainer, TrainConfig
     torch.manual_seed(dist.get_rank() if dist.is_initialized() else 0)
-    import os; torch.manual_seed(int(os.environ["RANK"]))  # different init per rank: DDP must sync it
+    import os; torch.manual_seed(int(os.environ["RANK"]))  # per-rank init differs: DDP must sync it
     G, D = Generator(16, 16, 1, 8), Discriminator(16, 1, 8)
     data = torch.rand(256, 1, 16, 16) * 2 - 1
     t = Trainer(G, D, data, TrainConfig(steps=4, batch_size=16, device="cpu", progress=False))
@@ -184,7 +219,21 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", "2",
-                        "--master_port", "29517", str(script)], capture_output=True, text=True, timeout=120, env=env)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--nproc_per_node",
+            "2",
+            "--master_port",
+            "29517",
+            str(script),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "DDP-OK 4" in r.stdout

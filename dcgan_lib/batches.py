@@ -1,0 +1,87 @@
+"""How examples reach the trainer: batch ``k`` of a run, for any step ``k``.
+
+* :class:`InMemoryBatches` -- a tensor held in memory (on the training device when it
+  fits): a fresh permutation each epoch, derived from (seed, epoch), so any step's batch
+  is known from the step alone and a resumed run sees exactly the batches it would have;
+* :class:`StreamedBatches` -- a lazy dataset read through a DataLoader, cycled forever.
+
+Under DistributedDataParallel each process takes its own share (``rank`` of ``world``).
+Nothing here imports the rest of dcgan_lib.
+"""
+
+from __future__ import annotations
+
+import os
+
+import torch
+from torch.utils.data import DataLoader, DistributedSampler
+
+__all__ = ["InMemoryBatches", "StreamedBatches"]
+
+
+class InMemoryBatches:
+    """Batch ``step`` of an in-memory tensor: a fresh permutation each epoch, derived
+    from (seed, epoch), so any step's batch is known from the step alone (exact resume)."""
+
+    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        n = x.shape[0] // world
+        if n < batch_size:
+            raise ValueError(
+                f"the dataset has {x.shape[0]} examples, fewer than one batch of {batch_size} "
+                "per process; lower batch_size or use more data"
+            )
+        self.x, self.batch_size, self.seed, self.rank, self.world = x, batch_size, seed, rank, world
+        self.per_epoch = n // batch_size
+        self._epoch, self._perm = None, None
+
+    def __call__(self, k: int) -> torch.Tensor:
+        epoch, i = divmod(k, self.per_epoch)
+        if epoch != self._epoch:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+            perm = torch.randperm(self.x.shape[0], generator=g)[self.rank :: self.world]
+            self._epoch, self._perm = epoch, perm.to(self.x.device)
+        return self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+
+
+class StreamedBatches:
+    """Batches from a lazy dataset through a DataLoader, cycled forever."""
+
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        seed: int,
+        device,
+        workers=None,
+        rank: int = 0,
+        world: int = 1,
+    ):
+        workers = min(8, os.cpu_count() or 1) if workers is None else workers
+        sampler = DistributedSampler(dataset, world, rank, seed=seed) if world > 1 else None
+        g = torch.Generator().manual_seed(seed)
+        self.loader = DataLoader(
+            dataset,
+            batch_size,
+            shuffle=sampler is None,
+            sampler=sampler,
+            drop_last=True,
+            generator=g,
+            num_workers=workers,
+            pin_memory=device.type == "cuda",
+            persistent_workers=workers > 0,
+        )
+        self.device, self._it, self._epoch = device, None, 0
+
+    def __call__(self, k: int) -> torch.Tensor:
+        while True:
+            if self._it is None:
+                if hasattr(self.loader.sampler, "set_epoch"):
+                    self.loader.sampler.set_epoch(self._epoch)
+                self._it, self._epoch = iter(self.loader), self._epoch + 1
+            try:
+                batch = next(self._it)
+                break
+            except StopIteration:
+                self._it = None
+        batch = batch[0] if isinstance(batch, (list, tuple)) else batch
+        return batch.to(self.device, non_blocking=True)

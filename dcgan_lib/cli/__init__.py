@@ -1,0 +1,57 @@
+"""The command line: ``python -m dcgan_lib train|sample|export|evaluate|train-classifier``.
+
+A thin wrapper: it parses flags, calls the library, and turns the library's errors into
+a one-line message and a non-zero exit status (no traceback). ``training`` holds the
+commands that train and sample, ``scoring`` those that measure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..checkpoint import CheckpointError
+from ..history import NonFiniteLossError
+from . import scoring, training
+
+__all__ = ["build_parser", "main"]
+
+# -- main -------------------------------------------------------------------------------
+
+COMMANDS = {
+    "train": (training.add_train, training.cmd_train),
+    "sample": (training.add_sample, training.cmd_sample),
+    "export": (training.add_export, training.cmd_export),
+    "evaluate": (scoring.add_evaluate, scoring.cmd_evaluate),
+    "train-classifier": (scoring.add_train_classifier, scoring.cmd_train_classifier),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dcgan_lib", description=__doc__.splitlines()[0]
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add, _ in COMMANDS.values():
+        add(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        COMMANDS[args.command][1](args)
+    except (
+        ValueError,
+        TypeError,
+        FileNotFoundError,
+        CheckpointError,
+        NonFiniteLossError,
+        OSError,
+    ) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted; the last checkpoint written is intact", file=sys.stderr)
+        return 130
+    return 0

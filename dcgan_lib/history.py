@@ -2,7 +2,8 @@
 D(G(z)), gradient norms and sample grids of one fixed noise batch, step by step) and the
 :class:`Callback` hooks the trainer calls, among them :class:`CheckpointEvery`.
 
-Nothing here imports the rest of dcgan_lib: callbacks receive the trainer as an argument.
+At run time nothing here imports the rest of dcgan_lib: callbacks receive the trainer as
+an argument.
 """
 
 from __future__ import annotations

@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 import torch
+from PIL import Image
 
 __all__ = [
     "image_grid",
@@ -29,6 +30,8 @@ __all__ = [
 
 
 def _plt():
+    # pyplot is imported on first use: it picks a backend when imported, which a notebook
+    # or the book build may set first, and the command line never needs it
     import matplotlib.pyplot as plt
 
     return plt
@@ -56,8 +59,6 @@ def image_grid(images, nrow: int | None = None, padding: int = 2) -> np.ndarray:
 
 def save_grid(images, path, nrow: int | None = None) -> None:
     """Write an image grid to a PNG file."""
-    from PIL import Image
-
     g = (image_grid(images, nrow) * 255).round().astype(np.uint8)
     Image.fromarray(g[..., 0] if g.shape[-1] == 1 else g).save(path)
 
@@ -108,6 +109,7 @@ def plot_history(history, axes=None, smooth: int | None = None):
 def animate_samples(history, nrow: int | None = None, interval: int = 400):
     """The fixed-noise grid over training as an HTML/JS animation (plays in the HTML
     book without a kernel). Returns an ``IPython.display.HTML`` object."""
+    # IPython comes with Jupyter, not with dcgan_lib: needed only where an animation shows
     from IPython.display import HTML
     from matplotlib import animation
 

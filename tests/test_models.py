@@ -4,17 +4,20 @@ import pytest
 import torch
 from torch import nn
 
-from dcgan_lib import Discriminator, Generator, MLPDiscriminator, MLPGenerator, count_parameters, model_from_config
+from dcgan_lib import (
+    Discriminator,
+    Generator,
+    MLPDiscriminator,
+    MLPGenerator,
+    count_parameters,
+    model_from_config,
+    trace_layers,
+)
 
 
 def stage_shapes(model, x, kind):
-    """Output shape after every layer of type ``kind`` in model.net."""
-    shapes = []
-    for layer in model.net:
-        x = layer(x)
-        if isinstance(layer, kind):
-            shapes.append(tuple(x.shape[1:]))
-    return shapes
+    """Output shape after every layer of type ``kind``, as the library's tracer records it."""
+    return [t.output_shape for t in trace_layers(model, x) if t.layer == kind.__name__]
 
 
 def test_generator_is_the_papers_at_width_128():
@@ -29,13 +32,23 @@ def test_pytorch_tutorial_variant_is_width_64():
     assert stage_shapes(G, torch.randn(2, 100, 1, 1), nn.ConvTranspose2d)[0] == (512, 4, 4)
     D = Discriminator(64, 3, width=64)
     assert stage_shapes(D, torch.randn(2, 3, 64, 64), nn.Conv2d) == [
-        (64, 32, 32), (128, 16, 16), (256, 8, 8), (512, 4, 4), (1, 1, 1)]
+        (64, 32, 32),
+        (128, 16, 16),
+        (256, 8, 8),
+        (512, 4, 4),
+        (1, 1, 1),
+    ]
 
 
 def test_discriminator_mirrors_generator():
     D = Discriminator(64, 3, 128)
     assert stage_shapes(D, torch.randn(2, 3, 64, 64), nn.Conv2d) == [
-        (128, 32, 32), (256, 16, 16), (512, 8, 8), (1024, 4, 4), (1, 1, 1)]
+        (128, 32, 32),
+        (256, 16, 16),
+        (512, 8, 8),
+        (1024, 4, 4),
+        (1, 1, 1),
+    ]
     assert D(torch.randn(5, 3, 64, 64)).shape == (5,)
 
 
@@ -53,7 +66,9 @@ def test_batchnorm_everywhere_but_g_output_and_d_input():
         assert isinstance(d_layers[i + 1], nn.BatchNorm2d)
     assert convs[-1] == len(d_layers) - 1  # logits: nothing after the last conv
     assert all(m.negative_slope == 0.2 for m in D.modules() if isinstance(m, nn.LeakyReLU))
-    assert not any(isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d)) for m in [*G.modules(), *D.modules()])
+    assert not any(
+        isinstance(m, (nn.Linear, nn.MaxPool2d, nn.AvgPool2d)) for m in [*G.modules(), *D.modules()]
+    )
 
 
 @pytest.mark.parametrize("size", [16, 32, 64, 128, 256])
@@ -84,10 +99,19 @@ def test_bad_widths_and_channels():
 def test_dcgan_init_statistics():
     torch.manual_seed(0)
     G, D = Generator(100, 64, 3, 64), Discriminator(64, 3, 64)
-    conv_w = torch.cat([m.weight.flatten() for m in [*G.modules(), *D.modules()]
-                        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
-    bn_w = torch.cat([m.weight for m in [*G.modules(), *D.modules()] if isinstance(m, nn.BatchNorm2d)])
-    bn_b = torch.cat([m.bias for m in [*G.modules(), *D.modules()] if isinstance(m, nn.BatchNorm2d)])
+    conv_w = torch.cat(
+        [
+            m.weight.flatten()
+            for m in [*G.modules(), *D.modules()]
+            if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+        ]
+    )
+    bn_w = torch.cat(
+        [m.weight for m in [*G.modules(), *D.modules()] if isinstance(m, nn.BatchNorm2d)]
+    )
+    bn_b = torch.cat(
+        [m.bias for m in [*G.modules(), *D.modules()] if isinstance(m, nn.BatchNorm2d)]
+    )
     assert abs(conv_w.mean().item()) < 1e-3 and abs(conv_w.std().item() - 0.02) < 1e-3
     assert abs(bn_w.mean().item() - 1) < 5e-3 and abs(bn_w.std().item() - 0.02) < 5e-3
     assert bn_b.abs().max().item() == 0

@@ -13,7 +13,8 @@ It also
   (NOTEBOOK_BUDGET_S, overridable with the environment variable DCGAN_NOTEBOOK_BUDGET_S)
   and prints a table of every notebook's time at the end;
 - orders the tests: unit tests, then the notebooks, then tests/test_classroom.py (it
-  runs student copies), then tests/test_browser.py (it builds the book from the cache).
+  runs student copies) and tests/test_readers.py (it fills reader copies with the values
+  the notebooks glued), then tests/test_browser.py (it builds the book from the cache).
   With pytest-xdist (`-n`) the order across workers is not kept: a notebook not yet in
   the cache is then executed by the build itself, which is slower but still correct;
 - sets the environment the kernels inherit: DCGAN_BOOK_TEST=1, a headless matplotlib
@@ -96,7 +97,7 @@ def _rank(item) -> int:
     if isinstance(item, IPyNbCell):
         return 1
     name = Path(str(item.fspath)).name
-    return {"test_classroom.py": 2, "test_browser.py": 3}.get(name, 0)
+    return {"test_classroom.py": 2, "test_readers.py": 2, "test_browser.py": 3}.get(name, 0)
 
 
 @pytest.hookimpl(trylast=True)

@@ -23,7 +23,8 @@ from .checkpoint import (
     pretrained,
     save_checkpoint,
 )
-from .data import DATASETS, Dataset, load_dataset, toy_mixture
+from .contracts import check_data_contract
+from .data import DATASETS, Dataset, load_dataset
 from .device import autocast_dtype, hardware, resolve_device, supports_bf16, supports_tf32
 from .evaluation import (
     evaluate,
@@ -76,6 +77,7 @@ from .models import (
     sample_generator,
 )
 from .notebook import glue
+from .toys import toy_mixture
 from .tracing import LayerTrace, trace_layers, trace_stages
 from .train import (
     Callback,

@@ -3,7 +3,8 @@
 * :class:`InMemoryBatches` -- a tensor held in memory (on the training device when it
   fits): a fresh permutation each epoch, derived from (seed, epoch), so any step's batch
   is known from the step alone and a resumed run sees exactly the batches it would have;
-* :class:`StreamedBatches` -- a lazy dataset read through a DataLoader, cycled forever.
+* :class:`StreamedBatches` -- a lazy dataset read through a DataLoader, cycled forever; an
+  error in a worker (an unreadable image file, say) comes back as its own one line.
 
 Under DistributedDataParallel each process takes its own share (``rank`` of ``world``).
 Nothing here imports the rest of dcgan_lib.
@@ -41,6 +42,21 @@ class InMemoryBatches:
             perm = torch.randperm(self.x.shape[0], generator=g)[self.rank :: self.world]
             self._epoch, self._perm = epoch, perm.to(self.x.device)
         return self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+
+
+def _worker_error(e: Exception) -> Exception:
+    """A DataLoader worker's error as one line: its own message, without the traceback the
+    DataLoader pastes into it."""
+    text = str(e).rstrip()
+    if "Original Traceback" not in text:
+        return e
+    last = text.splitlines()[-1]
+    head, _, message = last.partition(": ")
+    message = message if type(e).__name__ in head else last
+    try:
+        return type(e)(message)
+    except Exception:  # an exception type that takes other arguments
+        return RuntimeError(message)
 
 
 class StreamedBatches:
@@ -83,5 +99,7 @@ class StreamedBatches:
                 break
             except StopIteration:
                 self._it = None
+            except Exception as e:
+                raise _worker_error(e) from None
         batch = batch[0] if isinstance(batch, (list, tuple)) else batch
         return batch.to(self.device, non_blocking=True)

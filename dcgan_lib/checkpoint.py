@@ -14,7 +14,8 @@ Each model's constructor arguments travel with its weights (:func:`pack_model`),
 ``load_generator(path)`` rebuilds a generator from the file alone. Files are written
 atomically: to a temporary file in the same folder, flushed to disk, then renamed over the
 target, so a crash or a full disk mid-write never leaves a half-written checkpoint where a
-good one was.
+good one was; the temporary file of a writer that died (``.NAME.PID.*.tmp``) is removed by
+the next save. :func:`check_resumable` says in one line why a file cannot be resumed.
 
 The shipped checkpoints: ``pretrained("dcgan_fashion32.pt")`` returns the path of one after
 checking its sha256 against ``checkpoints/manifest.json``. It looks, in order, in
@@ -47,7 +48,9 @@ __all__ = [
     "pack_model",
     "unpack_model",
     "save_checkpoint",
+    "remove_stale_temporaries",
     "load_checkpoint",
+    "check_resumable",
     "load_model",
     "load_generator",
     "export_checkpoint",
@@ -91,12 +94,37 @@ def unpack_model(entry, what: str = "model", source="checkpoint") -> nn.Module:
     return model.eval()
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def remove_stale_temporaries(path) -> list[Path]:
+    """Remove what interrupted saves of ``path`` left beside it: ``.NAME.PID.*.tmp`` files
+    whose writer is no longer running. Returns the files removed."""
+    path, removed = Path(path), []
+    for tmp in path.parent.glob(f".{path.name}.*.tmp"):
+        pid = tmp.name[len(path.name) + 2 :].split(".")[0]
+        if pid.isdigit() and _alive(int(pid)):
+            continue  # a save under way in a running process
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
 def save_checkpoint(path, state: dict) -> Path:
     """Write ``state`` (see the module docstring) to ``path`` atomically; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(path)
     state = {"format": FORMAT, **state}
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    prefix = f".{path.name}.{os.getpid()}."  # the pid says whose it is (see above)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=".tmp", dir=path.parent)
     try:
         os.chmod(tmp, 0o644)  # mkstemp makes it private; a checkpoint is an ordinary file
         with os.fdopen(fd, "wb") as f:
@@ -134,6 +162,58 @@ def load_checkpoint(path, map_location="cpu") -> dict:
     return state
 
 
+_RESUMABLE = (
+    "generator",
+    "discriminator",
+    "opt_g",
+    "opt_d",
+    "step",
+    "rng",
+    "fixed_noise",
+    "history",
+)
+
+
+def check_resumable(state: dict, generator, discriminator, source="checkpoint", dataset=None):
+    """Raise :class:`CheckpointError` with a one-line reason unless ``state`` is a training
+    checkpoint of these models (same classes and constructor arguments; same ``dataset``
+    when both say)."""
+    if "classifier" in state:
+        raise CheckpointError(
+            f"{source} holds a classifier (written by train-classifier), not a GAN's training "
+            "state; it cannot be resumed: start a new run (a new --out, without --resume)"
+        )
+    missing = [k for k in _RESUMABLE if k not in state]
+    if missing:
+        kind = "an exported copy" if "generator" in state else "no training state"
+        if "generator" in state and "discriminator" not in state:
+            kind = "an exported, generator-only copy"
+        raise CheckpointError(
+            f"{source} is {kind} (it has no {', '.join(missing)}): it can be sampled and "
+            "evaluated but not resumed; resume from the run's own checkpoint.pt, or start a "
+            "new run (a new --out, without --resume)"
+        )
+    diffs = []
+    for role, model in (("generator", generator), ("discriminator", discriminator)):
+        saved, now = state[role].get("config", {}), model.config
+        if saved.get("class") != now["class"]:
+            diffs.append(f"{role} class {saved.get('class')} (this run: {now['class']})")
+            continue
+        kwargs, saved_kwargs = now["kwargs"], saved.get("kwargs", {})
+        for k in sorted(set(kwargs) | set(saved_kwargs)):
+            a, b = saved_kwargs.get(k), kwargs.get(k)
+            if (list(a) if isinstance(a, tuple) else a) != (list(b) if isinstance(b, tuple) else b):
+                diffs.append(f"{k}={a} (this run: {b})")
+    saved_data = state.get("meta", {}).get("dataset")
+    if dataset and saved_data and saved_data != dataset:
+        diffs.append(f"dataset {saved_data} (this run: {dataset})")
+    if diffs:
+        raise CheckpointError(
+            f"cannot resume {source}: it was trained with {', '.join(dict.fromkeys(diffs))}; "
+            "pass the flags it was trained with, or start a new run with a new --out"
+        )
+
+
 def load_model(path, which: str = "generator", map_location="cpu") -> nn.Module:
     """Rebuild ``which`` ("generator", "discriminator" or "classifier") from a checkpoint,
     in eval mode."""
@@ -153,7 +233,13 @@ def load_generator(path, map_location="cpu") -> torch.nn.Module:
 def export_checkpoint(src, dst, generator_only: bool = False, half: bool = False) -> Path:
     """Write a small copy of ``src`` for shipping: no optimizer or RNG state (it can be
     sampled and evaluated, not resumed). ``generator_only`` also drops the discriminator
-    and the sample grids; ``half`` stores the weights in float16 (loading casts back)."""
+    and the sample grids; ``half`` stores the weights in float16 (loading casts back).
+    Refuses to write over ``src`` itself."""
+    if Path(dst).resolve() == Path(src).resolve():
+        raise CheckpointError(
+            f"export would write over its own source {src} (losing what the copy leaves out); "
+            "choose another --out"
+        )
     state = load_checkpoint(src)
     keep = ("generator", "step", "elapsed", "fixed_noise", "history", "train_config", "meta")
     if not generator_only:

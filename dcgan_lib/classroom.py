@@ -19,7 +19,7 @@ the same notebooks also work with `nbgrader generate_assignment`):
   markdown cell, which a student copy turns into ``YOUR ANSWER HERE``.
 
 Every answer and test cell gets nbgrader cell metadata (schema 3), outputs are
-cleared, and the Colab badge cell (which links to the solution notebook) is dropped.
+cleared, and the Colab badge cell (which opens the reader copy) is dropped.
 The source notebooks are never modified. nbgrader itself is not needed.
 """
 

@@ -24,19 +24,30 @@ and one that cannot be found fails at once with a message naming every place loo
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
-import socket
-import threading
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .imagefiles import IMAGE_EXTENSIONS, LazyImages, read_idx, to_tensor
+from .device import NETWORK_TIMEOUT, network_available
+from .emoji import CATEGORIES, fetch_emoji, find_emoji_dir, read_emoji
+from .imagefiles import IMAGE_EXTENSIONS, LazyImages, read_idx, require_folder, to_tensor
+from .toys import TOYS, sample_toy
 
-DATASETS = ("digits", "fashion-mnist", "mnist", "cifar10", "celeba", "folder", "ring", "grid")
+DATASETS = (
+    "digits",
+    "fashion-mnist",
+    "mnist",
+    "emoji",
+    "cifar10",
+    "celeba",
+    "folder",
+    "ring",
+    "grid",
+)
 SPLITS = ("train", "test")
 DEFAULT_IMAGE_SIZE = {
     "digits": 16,
@@ -45,6 +56,7 @@ DEFAULT_IMAGE_SIZE = {
     "cifar10": 32,
     "celeba": 64,
     "folder": 64,
+    "emoji": 64,
 }
 
 # Where to look besides data_dir and $DCGAN_DATA_DIR. Module-level so that tests
@@ -53,7 +65,6 @@ SYSTEM_DATA_DIRS = {"fashion-mnist": ("/usr/share/datasets/fashion-mnist",), "mn
 CACHE_DIR = os.path.join(os.path.expanduser("~"), ".cache", "dcgan_lib")  # torchvision's root
 ENV_VAR = "DCGAN_DATA_DIR"
 LAZY_THRESHOLD = 20_000  # folders with more images than this stream from disk
-NETWORK_TIMEOUT = 3.0  # seconds; a missing dataset must fail fast offline
 
 FASHION_CLASSES = [
     "T-shirt/top",
@@ -78,6 +89,9 @@ _IDX_SETS = {
     "mnist": (("mnist", "MNIST/raw"), "MNIST", ("ossci-datasets.s3.amazonaws.com", 443)),
 }
 _HINTS = {
+    "emoji": "run `bash scripts/setup.sh` (it runs `npm pack emoji-datasource-twitter@16.0.0` "
+    "and keeps emoji.json and img/twitter/64/ in ~/.cache/dcgan_lib/emoji), or unpack those "
+    "into a folder and pass data_dir=... or set $DCGAN_DATA_DIR",
     "fashion-mnist": "install the Debian package (apt-get install dataset-fashion-mnist), or",
     "cifar10": "extract https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz (the folder "
     "cifar-10-batches-py) into a folder and pass data_dir=... or set $DCGAN_DATA_DIR; "
@@ -133,6 +147,7 @@ def load_dataset(
     seed: int = 0,
     n_points: int = 10_000,
     download: bool | None = None,
+    skip_unreadable: bool = False,
 ) -> Dataset:
     """Load dataset `name` (one of `DATASETS`) scaled to [-1, 1].
 
@@ -145,6 +160,7 @@ def load_dataset(
     seed, n_points: the toy mixtures' sampling seed (test uses seed + 1) and size.
     download: True allows a torchvision download, False forbids it, None tries only
         when the download host answers within a few seconds.
+    skip_unreadable: image folders, CelebA: skip unreadable files (counted), not fail.
     """
     key = _canonical(name)
     if split not in SPLITS:
@@ -153,33 +169,24 @@ def load_dataset(
         raise ValueError(f"channels must be None, 1 or 3, got {channels!r}")
     if limit is not None and (not isinstance(limit, (int, np.integer)) or limit < 1):
         raise ValueError(f"limit must be a positive int or None, got {limit!r}")
-    if key in ("ring", "grid"):
+    if key in TOYS:
         return _load_toy(key, split, seed, n_points, limit)
+    require_folder(data_dir, f"the {key} files")  # a missing data_dir: never a silent fallback
     size = DEFAULT_IMAGE_SIZE[key] if image_size is None else image_size
     if isinstance(size, bool) or not isinstance(size, (int, np.integer)) or size < 8:
         raise ValueError(f"image_size must be an int >= 8 (pixels per side), got {image_size!r}")
     size = int(size)
     if key == "digits":
         return _load_digits(split, size, channels, limit)
+    if key == "emoji":
+        return _load_emoji(split, size, channels, limit, data_dir, download)
     if key in _IDX_SETS:
         return _load_idx_set(key, split, size, channels, limit, data_dir, download)
     if key == "cifar10":
         return _load_cifar10(split, size, channels, limit, data_dir, download)
     if key == "celeba":
-        return _load_celeba(split, size, channels, limit, data_dir, download)
-    return _load_folder(split, size, channels, limit, data_dir)
-
-
-def toy_mixture(name: str) -> tuple[torch.Tensor, float]:
-    """The centres (K, 2) and standard deviation of a toy Gaussian mixture."""
-    key = _canonical(name)
-    if key == "ring":  # 8 modes evenly on a circle of radius 2
-        angles = torch.arange(8) * (2 * math.pi / 8)
-        return 2.0 * torch.stack([angles.cos(), angles.sin()], dim=1), 0.02
-    if key == "grid":  # 25 modes on {-4, -2, 0, 2, 4}^2
-        ticks = torch.tensor([-4.0, -2.0, 0.0, 2.0, 4.0])
-        return torch.cartesian_prod(ticks, ticks), 0.05
-    raise ValueError(f"{name!r} is not a toy mixture; choose one of: ring, grid")
+        return _load_celeba(split, size, channels, limit, data_dir, download, skip_unreadable)
+    return _load_folder(split, size, channels, limit, data_dir, skip_unreadable)
 
 
 def _canonical(name: str) -> str:
@@ -224,27 +231,6 @@ def _user_roots(data_dir) -> list[tuple[str, str | None]]:
     ]
 
 
-def network_available(host: str, port: int) -> bool:
-    """Whether host:port accepts a connection within NETWORK_TIMEOUT seconds.
-
-    The probe runs in a thread because a DNS lookup ignores socket timeouts and
-    could otherwise stall an offline machine for much longer.
-    """
-    answered = []
-
-    def probe():
-        try:
-            socket.create_connection((host, port), timeout=NETWORK_TIMEOUT).close()
-            answered.append(True)
-        except OSError:
-            pass
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(NETWORK_TIMEOUT)
-    return bool(answered)
-
-
 def _download_allowed(download: bool | None, host: tuple[str, int], looked: list[str]) -> bool:
     if download is None:
         if network_available(*host):
@@ -267,12 +253,24 @@ def _not_found(
 
 
 def _load_toy(key, split, seed, n_points, limit) -> Dataset:
-    centres, std = toy_mixture(key)
     n = min(n_points, limit) if limit else n_points
-    generator = torch.Generator().manual_seed(seed + (split == "test"))  # test: a fresh sample
-    component = torch.randint(len(centres), (n,), generator=generator)
-    points = centres[component] + std * torch.randn(n, 2, generator=generator)
+    points, component = sample_toy(key, n, seed + (split == "test"))  # test: a fresh sample
     return Dataset(points, component, key, None, "synthetic")
+
+
+def _load_emoji(split, size, channels, limit, data_dir, download) -> Dataset:
+    places = [*_user_roots(data_dir), ("user cache", os.path.join(CACHE_DIR, "emoji"))]
+    folder, looked = find_emoji_dir(places)
+    if folder is None and download is not False:  # npm pack, as scripts/setup.sh does
+        try:
+            folder = fetch_emoji(Path(CACHE_DIR) / "emoji")
+        except (OSError, subprocess.SubprocessError) as e:
+            raise _not_found("emoji", split, looked, _HINTS["emoji"], e) from None
+    if folder is None:
+        raise _not_found("emoji", split, looked, _HINTS["emoji"])
+    images, labels, _ = read_emoji(folder, split)
+    x = to_tensor(images[:limit], 255.0, size, channels)
+    return Dataset(x, torch.from_numpy(labels[:limit]), "emoji", list(CATEGORIES), str(folder))
 
 
 def _load_digits(split, size, channels, limit) -> Dataset:
@@ -357,7 +355,7 @@ def _load_cifar10(split, size, channels, limit, data_dir, download) -> Dataset:
     return Dataset(x, y, "cifar10", list(data.classes), os.path.join(root, "cifar-10-batches-py"))
 
 
-def _load_celeba(split, size, channels, limit, data_dir, download) -> Dataset:
+def _load_celeba(split, size, channels, limit, data_dir, download, skip=False) -> Dataset:
     root, fetch = _torchvision_root(
         "celeba", "celeba/img_align_celeba", split, data_dir, download, ("drive.google.com", 443)
     )
@@ -370,11 +368,11 @@ def _load_celeba(split, size, channels, limit, data_dir, download) -> Dataset:
     folder = Path(root, "celeba", "img_align_celeba")
     paths = [folder / f for f in data.filename[:limit]]
     # the DCGAN paper's crop: the central 178x178 face region of the 178x218 image
-    x = LazyImages(paths, size, channels or 3, crop=178)
+    x = LazyImages(paths, size, channels or 3, crop=178, skip_unreadable=skip)
     return Dataset(x, None, "celeba", None, str(folder))
 
 
-def _load_folder(split, size, channels, limit, data_dir) -> Dataset:
+def _load_folder(split, size, channels, limit, data_dir, skip=False) -> Dataset:
     if data_dir is None:
         raise ValueError("dataset 'folder' needs data_dir=<a folder of images>")
     paths = sorted(p for p in Path(data_dir).rglob("*") if p.suffix.lower() in IMAGE_EXTENSIONS)
@@ -391,8 +389,6 @@ def _load_folder(split, size, channels, limit, data_dir) -> Dataset:
         raise DatasetNotFoundError(
             f"folder {os.fspath(data_dir)!r} has too few images for a {split} split"
         )
-    images = LazyImages([paths[i] for i in index], size, channels or 3)
-    if len(images) > LAZY_THRESHOLD:
-        return Dataset(images, None, "folder", None, os.fspath(data_dir))
-    x = torch.stack([images[i] for i in range(len(images))])
+    images = LazyImages([paths[i] for i in index], size, channels or 3, skip_unreadable=skip)
+    x = images if len(images) > LAZY_THRESHOLD else images.read_all()  # names every bad file
     return Dataset(x, None, "folder", None, os.fspath(data_dir))

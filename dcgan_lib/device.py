@@ -7,6 +7,7 @@
   :func:`autocast_dtype` turns that into the mixed-precision policy (bf16 by default only
   on GPUs that support it);
 * :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning);
+* :func:`network_available` says whether a host answers (downloads are tried only then);
 * :func:`init_distributed` joins the process group ``torchrun`` sets up (NCCL on GPUs,
   gloo on CPUs) and picks this process's device.
 
@@ -17,6 +18,8 @@ from __future__ import annotations
 
 import os
 import platform
+import socket
+import threading
 from pathlib import Path
 
 import torch
@@ -32,7 +35,10 @@ __all__ = [
     "autocast_dtype",
     "enable_gpu_switches",
     "init_distributed",
+    "network_available",
 ]
+
+NETWORK_TIMEOUT = 3.0  # seconds; a missing dataset or weights file must fail fast offline
 
 
 def resolve_device(device="auto") -> torch.device:
@@ -53,6 +59,12 @@ def resolve_device(device="auto") -> torch.device:
     if device.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(
             "device 'cuda' was asked for but no CUDA GPU is available; use device='auto' or 'cpu'"
+        )
+    count = torch.cuda.device_count() if device.type == "cuda" else 0
+    if device.type == "cuda" and device.index is not None and device.index >= count:
+        raise ValueError(
+            f"device {str(device)!r} was asked for but this machine has {count} CUDA GPU(s) "
+            f"(cuda:0 to cuda:{count - 1}); use 'cuda' or 'auto'"
         )
     if device.type == "mps" and not getattr(torch.backends, "mps", None):
         raise ValueError("device 'mps' was asked for but this PyTorch has no MPS support")
@@ -152,3 +164,24 @@ def init_distributed(device="auto") -> tuple[int, int, torch.device]:
         torch.cuda.set_device(local)
         return rank, dist.get_world_size(), torch.device("cuda", local)
     return rank, dist.get_world_size(), resolve_device(device if str(device) != "auto" else "cpu")
+
+
+def network_available(host: str, port: int) -> bool:
+    """Whether host:port accepts a connection within NETWORK_TIMEOUT seconds.
+
+    The probe runs in a thread because a DNS lookup ignores socket timeouts and
+    could otherwise stall an offline machine for much longer.
+    """
+    answered = []
+
+    def probe():
+        try:
+            socket.create_connection((host, port), timeout=NETWORK_TIMEOUT).close()
+            answered.append(True)
+        except OSError:
+            pass
+
+    thread = threading.Thread(target=probe, daemon=True)
+    thread.start()
+    thread.join(NETWORK_TIMEOUT)
+    return bool(answered)

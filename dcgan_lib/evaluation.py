@@ -14,7 +14,7 @@ import math
 import torch
 from torch import nn
 
-from .data import load_dataset, toy_mixture
+from .data import load_dataset
 from .device import resolve_device
 from .features import FeatureExtractor, default_extractor, feature_extractor
 from .metrics import (
@@ -26,6 +26,7 @@ from .metrics import (
     toy_mode_coverage,
 )
 from .models import sample_generator
+from .toys import toy_mixture
 from .viz import Table, table
 
 __all__ = [

@@ -28,8 +28,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from .checkpoint import CheckpointError, load_checkpoint, load_model, pretrained
-from .data import DATASETS, load_dataset, network_available
-from .device import resolve_device
+from .data import DATASETS, load_dataset
+from .device import network_available, resolve_device
 from .models import check_image_size, register_model
 
 __all__ = [

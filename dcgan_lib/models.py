@@ -169,6 +169,12 @@ class Discriminator(_Configurable):
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        c, s = self.channels, self.image_size
+        if x.dim() != 4 or x.shape[1:] != (c, s, s):  # else: several logits per image, or none
+            raise ValueError(
+                f"this Discriminator takes images of shape (B, {c}, {s}, {s}), got "
+                f"{tuple(x.shape)}; load the data at image_size={s} with {c} channel(s)"
+            )
         return self.net(x).flatten()  # (B,) logits
 
 

@@ -7,7 +7,10 @@ The heart is two short functions the book prints whole:
 
 :class:`Trainer` runs them in a loop: it samples batches, keeps a :class:`History`
 (losses, D(x), D(G(z)), gradient norms, sample grids of one fixed noise batch) and calls
-callbacks (checkpointing, logging) after each step. The same code runs on every device:
+callbacks (checkpointing, logging) after each step. It checks the data against the models
+once, when built (:mod:`dcgan_lib.contracts`), stops a diverging run (a loss or weight NaN,
+infinite or exploding) with a one-line reason, and never saves such a state, so the last
+checkpoint written stays the last good one. The same code runs on every device:
 on CUDA it adds bf16 autocast, channels_last and keeps small datasets on the GPU;
 ``compile=True`` wraps both models in ``torch.compile``; under ``torchrun`` it trains
 with DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
@@ -16,16 +19,17 @@ with DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
 from __future__ import annotations
 
 import contextlib
-import math
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from .batches import InMemoryBatches, StreamedBatches
-from .checkpoint import load_checkpoint, pack_model, save_checkpoint
+from .checkpoint import check_resumable, load_checkpoint, pack_model, save_checkpoint
+from .contracts import check_data_contract, loss_problem, stop_message, weight_problem
 from .device import autocast_dtype, enable_gpu_switches, init_distributed
 from .history import STATS, Callback, CheckpointEvery, History, NonFiniteLossError, to_uint8
 from .losses import discriminator_loss, generator_loss
@@ -98,15 +102,17 @@ class TrainConfig:
     log_every: int = 0  # steps between host syncs of the statistics; 0 = 1 on CPU, 50 on GPU
     time_limit: float | None = None  # seconds; stop early when reached
     progress: bool = True  # tqdm progress bar
-    num_workers: int | None = (
-        None  # DataLoader workers for streamed (lazy) datasets; None = up to 8
-    )
+    num_workers: int | None = None  # DataLoader workers for streamed sets; None = up to 8
 
     def __post_init__(self):
-        for name in ("steps", "batch_size", "d_steps", "n_samples"):
+        least = dict(steps=1, batch_size=1, d_steps=1, n_samples=1, sample_every=0, log_every=0)
+        for name, low in {**least, **({"num_workers": 0} if self.num_workers else {})}.items():
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"{name} must be a positive integer, got {v!r}")
+            if isinstance(v, bool) or not isinstance(v, int) or v < low:
+                kind = "a positive" if low else "a non-negative"
+                raise ValueError(f"{name} must be {kind} integer, got {v!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise ValueError(f"time_limit must be positive (seconds), got {self.time_limit!r}")
         for name in ("lr_g", "lr_d"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
@@ -154,12 +160,11 @@ class Trainer:
         self.amp = self.amp_dtype is not None
         enable_gpu_switches(self.device)
         channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)
-        torch.manual_seed(
-            cfg.seed + self.rank
-        )  # noise differs per process; weights are broadcast by DDP
+        torch.manual_seed(cfg.seed + self.rank)  # noise differs per process; DDP syncs weights
 
         check_model_contract(generator, "generator")
         check_model_contract(discriminator, "discriminator")
+        check_data_contract(generator, discriminator, data)  # shape, dtype, range: at the door
         self.G, self.D = generator, discriminator
         self.latent_dim = unwrap_model(generator).latent_dim
         memory_format = torch.channels_last if channels_last else torch.preserve_format
@@ -183,17 +188,9 @@ class Trainer:
 
         x = getattr(data, "x", data)
         if isinstance(x, torch.Tensor):
-            on_device = (
-                x.numel() * x.element_size() < (4 << 30) or not cuda
-            )  # small sets live on the GPU
-            x = (
-                x.to(
-                    self.device,
-                    memory_format=memory_format if x.dim() == 4 else torch.preserve_format,
-                )
-                if on_device
-                else x
-            )
+            if x.numel() * x.element_size() < (4 << 30) or not cuda:  # small sets: on the GPU
+                fmt = memory_format if x.dim() == 4 else torch.preserve_format
+                x = x.to(self.device, memory_format=fmt)
             self._batch = InMemoryBatches(x, cfg.batch_size, cfg.seed, self.rank, self.world)
         else:
             self._batch = StreamedBatches(
@@ -208,6 +205,7 @@ class Trainer:
         self._pending: list[tuple[int, float, torch.Tensor]] = []
         self._t0 = time.perf_counter()
         self._elapsed = 0.0  # seconds trained before this process (resumed runs)
+        self.last_checkpoint: tuple[Path, int] | None = None  # (path, step) last written/read
 
     # -- set-up --------------------------------------------------------------------------
     @property
@@ -253,25 +251,28 @@ class Trainer:
         return self._elapsed + time.perf_counter() - self._t0
 
     def flush(self) -> None:
-        """Move pending statistics to the history (one host sync); stop on a NaN/inf loss."""
+        """Move pending statistics to the history (one host sync); stop on a loss that is
+        NaN, infinite or past ``contracts.LOSS_LIMIT``."""
         if not self._pending:
             return
         values = torch.stack([s for _, _, s in self._pending]).cpu()
         for (step, t, _), row in zip(self._pending, values.tolist()):
-            if not (math.isfinite(row[0]) and math.isfinite(row[1])):
+            if problem := loss_problem(row[0], row[1]):
                 self._pending.clear()
-                bad_d = not math.isfinite(row[0])
-                raise NonFiniteLossError(
-                    f"training stopped at step {step}: "
-                    f"the {'discriminator' if bad_d else 'generator'} loss became "
-                    f"{row[0] if bad_d else row[1]}; checkpoints already written are intact. "
-                    "Lower the learning rates or check the data are finite and scaled to [-1, 1]."
-                )
+                raise NonFiniteLossError(stop_message(step, problem, self.last_checkpoint))
             self.history.step.append(step)
             self.history.time.append(t)
             for name, v in zip(STATS, row):
                 getattr(self.history, name).append(v)
         self._pending.clear()
+
+    def check_health(self) -> None:
+        """Raise :class:`NonFiniteLossError` if a weight or buffer of G or D is NaN, infinite
+        or past ``contracts.WEIGHT_LIMIT``: a state never to be saved or called trained."""
+        problem = weight_problem(self.G, "generator") or weight_problem(self.D, "discriminator")
+        if problem:
+            problem += "; this state is not saved"
+            raise NonFiniteLossError(stop_message(self.step, problem, self.last_checkpoint))
 
     def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
@@ -325,6 +326,7 @@ class Trainer:
                 if cfg.time_limit is not None and self.elapsed >= cfg.time_limit:
                     break
             self.flush()
+            self.check_health()  # a run whose weights exploded is no success
             if self.is_main and self.history.sample_steps[-1:] != [self.step]:
                 self._record_samples()
         finally:
@@ -369,16 +371,23 @@ class Trainer:
             torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
 
     def save(self, path, **meta) -> None:
-        """Atomically write everything an exact resume needs (rank 0 only)."""
+        """Atomically write everything an exact resume needs (rank 0 only); never a state
+        with a non-finite or exploded loss or weight (:class:`NonFiniteLossError`)."""
         if self.is_main:
             self.flush()
+            self.check_health()
             save_checkpoint(
                 path, {**self.state_dict(), "meta": {"device": str(self.device), **meta}}
             )
+            self.last_checkpoint = (Path(path), self.step)
 
-    def resume(self, path) -> Trainer:
-        """Continue from a checkpoint written by :meth:`save`."""
-        self.load_state_dict(load_checkpoint(path, map_location=self.device))
+    def resume(self, path, dataset: str | None = None) -> Trainer:
+        """Continue from a checkpoint written by :meth:`save`; one-line errors for a file of
+        other models (or another ``dataset``, when given) or one that cannot be resumed."""
+        state = load_checkpoint(path, map_location=self.device)
+        check_resumable(state, unwrap_model(self.G), unwrap_model(self.D), path, dataset)
+        self.load_state_dict(state)
+        self.last_checkpoint = (Path(path), self.step)
         return self
 
 

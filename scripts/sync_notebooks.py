@@ -7,10 +7,12 @@ For each notebook under notebooks/ this
 
 - writes the Colab setup cell (first cell, tags `colab-setup` and `remove-cell`):
   in Colab it clones the repository, installs `dcgan_lib` from it and moves into its
-  notebooks/ folder, so relative paths such as ../checkpoints work as they do locally;
-  anywhere else it does nothing;
+  notebooks/ folder, so relative paths such as ../checkpoints work as they do locally,
+  and stops with the reason (SystemExit) when the clone or the install fails; anywhere
+  else it does nothing. The reader copies (dcgan_lib/readers.py) use the same cell;
 - writes the Colab badge cell (second cell, tags `colab-badge` and `remove-cell`; the
   HTML book has its own launch button, so the badge only shows in Jupyter and on GitHub);
+  like the launch button, it opens the chapter's reader copy, readers/NAME.ipynb;
 - normalises the file: outputs and execution counts stripped, kernelspec python3,
   a cell id on every cell, per-run metadata (timings, widget state) removed.
 
@@ -35,6 +37,7 @@ LANGUAGE_INFO = {"name": "python", "pygments_lexer": "ipython3"}
 DROP_NB_METADATA = ("widgets", "colab", "accelerator", "vscode", "toc", "varInspector")
 DROP_CELL_METADATA = ("execution", "ExecuteTime", "collapsed", "scrolled", "outputId", "colab")
 COLAB = "https://colab.research.google.com"
+READERS = "readers"  # the reader copies, beside notebooks/ (dcgan_lib/readers.py)
 
 
 def repository(root: Path = ROOT) -> dict:
@@ -58,23 +61,43 @@ def repo_path(notebook: Path, root: Path = ROOT) -> str:
 
 
 def colab_url(notebook: Path, root: Path = ROOT) -> str:
+    """Colab's address of the chapter's reader copy (readers/NAME.ipynb, which
+    `python -m dcgan_lib.readers notebooks/ readers/` writes): Colab shows it as written."""
     repo = repository(root)
-    return f"{COLAB}/github/{repo['slug']}/blob/{repo['branch']}/{repo_path(notebook, root)}"
+    reader = repo_path(root / READERS / Path(notebook).name, root)
+    return f"{COLAB}/github/{repo['slug']}/blob/{repo['branch']}/{reader}"
 
 
 def setup_source(root: Path = ROOT) -> str:
     repo = repository(root)
     subdir = f"/{repo['path_to_book']}" if repo["path_to_book"] else ""
+    url, branch = repo["url"], repo["branch"]
     return (
         "# Setup for Google Colab: fetches the book's repository and installs its library\n"
-        "# (dcgan_lib) there; does nothing anywhere else.\n"
-        "import os, sys\n"
+        "# (dcgan_lib) there, or stops with the reason; does nothing anywhere else.\n"
+        "import os\n"
+        "import subprocess\n"
+        "import sys\n"
+        "\n"
         'if "google.colab" in sys.modules:\n'
-        '    if not os.path.isdir("/content/dcgan-book"):\n'
-        f"        !git clone -q --depth 1 --branch {repo['branch']} {repo['url']} "
-        "/content/dcgan-book\n"
-        '    %pip install -q "/content/dcgan-book"\n'
-        f"    %cd /content/dcgan-book{subdir}/notebooks"
+        '    book = "/content/dcgan-book"\n'
+        f'    url = "{url}"\n'
+        '    pip = [sys.executable, "-m", "pip", "install", "-q", book]\n'
+        '    steps = [("install dcgan_lib", pip)]\n'
+        "    if not os.path.isdir(book):\n"
+        '        clone = ["git", "clone", "-q", "--depth", "1", "--branch", '
+        f'"{branch}", url, book]\n'
+        '        steps.insert(0, (f"clone {url}", clone))\n'
+        "    for what, step in steps:\n"
+        "        done = subprocess.run(step, capture_output=True, text=True)\n"
+        "        if done.returncode:  # stop here, not at an ImportError further down\n"
+        '            why = (done.stderr or done.stdout or "no output").strip().splitlines()[-1]\n'
+        "            raise SystemExit(\n"
+        '                f"could not {what}: {why}. Check the connection, then Runtime > "\n'
+        '                "Disconnect and delete runtime, and run all again; or install it "\n'
+        '                f"yourself: !pip install git+{url}"\n'
+        "            )\n"
+        f'    os.chdir(book + "{subdir}/notebooks")'
     )
 
 

@@ -6,8 +6,8 @@ executing them a second time, and test_book_builds checks that it did.
 
 Each page listed in _toc.yml must load, show no error output, have no broken image,
 typeset its maths with the MathJax copy in _static/ (no script from a CDN), and, on a
-chapter page, offer the Colab launch link for that notebook. A screenshot of every page
-goes to _build/screenshots/.
+chapter page, offer the Colab launch link for that notebook's reader copy. A screenshot
+of every page goes to _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -48,10 +48,13 @@ def repository(root: Path = ROOT) -> dict:
 
 
 def colab_url(doc: str) -> str:
+    """The launch link of a chapter page opens its reader copy (readers/NAME.ipynb, see
+    dcgan_lib/readers.py; book/_ext/book_html.py rewrites sphinx-book-theme's link)."""
     repo = repository()
     slug = repo["url"].rstrip("/").removeprefix("https://github.com/")
     book = (repo.get("path_to_book") or "").strip("/")
-    path = f"{book}/{doc}.ipynb" if book else f"{doc}.ipynb"
+    reader = f"readers/{doc.removeprefix('notebooks/')}.ipynb"
+    path = f"{book}/{reader}" if book else reader
     return (
         f"https://colab.research.google.com/github/{slug}/blob/{repo.get('branch', 'main')}/{path}"
     )
@@ -202,6 +205,11 @@ return {
   raw_markdown: [...document.querySelectorAll('.cell_output p, .output p')]
     .filter(p => /^\|([^|\n]*\|){3,}/.test(p.innerText) || /^#{1,6} /.test(p.innerText))
     .map(p => p.innerText.slice(0, 120)),
+  // code the book prints must read without sideways scrolling on a 1280-pixel screen
+  wide_code: [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
+    .filter(p => p.scrollWidth > p.clientWidth + 1)
+    .map(p => p.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '')
+      .slice(0, 120)),
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
 };
 """
@@ -244,6 +252,7 @@ def test_page(doc, build, server, browser, book_report, record_property):
     problems += [f"script from outside the book: {src}" for src in found["external_scripts"]]
     problems += [f"browser console: {m}" for m in console]
     problems += [f"Markdown output not rendered: {text!r}" for text in found["raw_markdown"]]
+    problems += [f"code scrolls sideways at 1280 px: {line!r}" for line in found["wide_code"]]
     if found["maths"]:
         if not found["mathjax_scripts"] or any(
             "/_static/mathjax/" not in s for s in found["mathjax_scripts"]

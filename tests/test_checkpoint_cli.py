@@ -132,8 +132,8 @@ def test_cli_resume_continues(tmp_path):
     assert load_checkpoint(out / "checkpoint.pt")["step"] == 4
 
 
-def test_cli_dry_run_and_help():
-    r = run_cli("train", "--dry-run", "--no-progress", "--out", "/tmp/dcgan-dry-run")
+def test_cli_dry_run_and_help(tmp_path):
+    r = run_cli("train", "--dry-run", "--no-progress", "--out", str(tmp_path / "dry-run"))
     assert r.returncode == 0, r.stderr
     for cmd in ("train", "sample"):
         h = run_cli(cmd, "--help")

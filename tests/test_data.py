@@ -10,7 +10,8 @@ import pytest
 import torch
 
 from dcgan_lib import data
-from dcgan_lib.data import DatasetNotFoundError, load_dataset, read_idx, toy_mixture
+from dcgan_lib.data import DatasetNotFoundError, load_dataset, read_idx
+from dcgan_lib.toys import toy_mixture
 
 DEBIAN_DIR = Path("/usr/share/datasets/fashion-mnist")
 
@@ -176,6 +177,7 @@ def test_data_dir_argument_and_env_var(tmp_path, monkeypatch, no_default_dirs):
 
 def test_missing_dataset_fails_fast_naming_places(tmp_path, monkeypatch, no_default_dirs):
     monkeypatch.setenv(data.ENV_VAR, str(tmp_path / "elsewhere"))
+    (tmp_path / "mine").mkdir()  # a folder that exists but holds no data (a missing one: refused)
     start = time.perf_counter()
     with pytest.raises(DatasetNotFoundError) as info:
         load_dataset("fashion-mnist", data_dir=tmp_path / "mine")

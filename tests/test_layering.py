@@ -2,11 +2,12 @@
 a lower layer, or earlier ones of its own layer, and only at the top of the file (except
 optional heavy dependencies, which are not the package's own modules).
 
-    top          cli, checks, classroom  (the command line, graded checks, student copies)
+    top          cli, checks, classroom, myst, readers  (the command line, graded checks,
+                 student copies, reader copies for Jupyter and Colab)
     scoring      features, evaluation     (feature extractors; scoring generators, tables)
     middle       metrics, checkpoint, train
-    leaves       device, imagefiles, data, models, tracing, losses, history, batches, viz,
-                 notebook
+    leaves       device, imagefiles, emoji, toys, data, models, contracts, tracing, losses,
+                 history, batches, viz, notebook
 
 A new module gets a line in LAYERS; an import against the order fails with the file, the
 line and the rule it breaks. Imports under `if TYPE_CHECKING:` never run and are not
@@ -27,8 +28,11 @@ LAYERS = [
     [
         "device",
         "imagefiles",
+        "emoji",
+        "toys",
         "data",
         "models",
+        "contracts",
         "tracing",
         "losses",
         "history",
@@ -38,7 +42,7 @@ LAYERS = [
     ],
     ["metrics", "checkpoint", "train"],
     ["features", "evaluation"],
-    ["checks", "classroom", "cli"],
+    ["checks", "classroom", "myst", "readers", "cli"],
 ]
 RANK = {name: (layer, i) for layer, names in enumerate(LAYERS) for i, name in enumerate(names)}
 MAX_LINES = 400

@@ -307,5 +307,5 @@ def test_evaluate_cli_on_a_tiny_checkpoint(tmp_path):
     from dcgan_lib.cli import main
 
     assert main(["evaluate", "--checkpoint", str(clf)]) == 1  # only a classifier: an error
-    assert main(["evaluate", "--checkpoint", str(tiny), "--n", "1"]) == 1
-    assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 1
+    assert main(["evaluate", "--checkpoint", str(tiny), "--n", "1"]) == 2  # a bad flag
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "missing.pt")]) == 2

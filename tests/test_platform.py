@@ -70,11 +70,11 @@ def test_setup_cell_and_badge_name_the_repository(path):
     nb = _read(path)
     setup, badge = nb.cells[0], nb.cells[1]
     assert setup.cell_type == "code" and {"colab-setup", "remove-cell"} <= set(_tags(setup))
-    assert REPO["url"] in setup.source and f"--branch {REPO['branch']}" in setup.source
+    assert REPO["url"] in setup.source and f'"--branch", "{REPO["branch"]}"' in setup.source
     assert badge.cell_type == "markdown" and {"colab-badge", "remove-cell"} <= set(_tags(badge))
-    rel = path.relative_to(ROOT).as_posix()
+    reader = f"readers/{path.name}"  # the badge opens the reader copy (dcgan_lib/readers.py)
     expected = (
-        f"https://colab.research.google.com/github/{REPO['slug']}/blob/{REPO['branch']}/{rel}"
+        f"https://colab.research.google.com/github/{REPO['slug']}/blob/{REPO['branch']}/{reader}"
     )
     assert f"({expected})" in badge.source
 
@@ -122,12 +122,36 @@ def test_setup_cell_does_nothing_outside_colab(path, monkeypatch):
     assert _run_setup(_read(path).cells[0].source, monkeypatch, in_colab=False) == []
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS[:1], ids=IDS[:1])
-def test_setup_cell_in_colab_clones_installs_and_enters_notebooks(path, monkeypatch):
-    calls = _run_setup(_read(path).cells[0].source, monkeypatch, in_colab=True)
-    assert [c[0] for c in calls] == ["system", "pip", "cd"]
-    assert calls[0][1].startswith("git clone") and REPO["url"] in calls[0][1]
-    assert calls[1][1].startswith("install") and "torch" not in calls[1][1]
+def run_setup_in_colab(source: str, monkeypatch, fail: str = "") -> list:
+    """Run a setup cell as in Colab, with the processes it starts faked (the one whose
+    command starts with `fail` fails); return the commands and the folder it moved to."""
+    import os
+    import subprocess
+
+    calls = []
+
+    def run(command, **kwargs):
+        calls.append(("run", command))
+        failed = bool(fail) and " ".join(command).startswith(fail)
+        return subprocess.CompletedProcess(
+            command, 1 if failed else 0, "", "fatal: unable to access the repository\n"
+        )
+
+    monkeypatch.setattr(subprocess, "run", run)
+    monkeypatch.setattr(os, "chdir", lambda path: calls.append(("chdir", path)))
+    monkeypatch.setattr(os.path, "isdir", lambda p: False)
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    exec(compile(source, "<setup cell>", "exec"), {"get_ipython": _FakeIPython})
+    return calls
+
+
+def test_setup_cell_in_colab_clones_installs_and_enters_notebooks(monkeypatch):
+    calls = run_setup_in_colab(sync.setup_source(ROOT), monkeypatch)
+    assert [c[0] for c in calls] == ["run", "run", "chdir"]
+    clone, install = calls[0][1], calls[1][1]
+    assert clone[:2] == ["git", "clone"] and REPO["url"] in clone
+    assert clone[clone.index("--branch") + 1] == REPO["branch"]
+    assert install[1:4] == ["-m", "pip", "install"] and "torch" not in install
     assert calls[2][1].endswith("/notebooks")
 
 

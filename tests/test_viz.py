@@ -7,8 +7,15 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
-from dcgan_lib import (History, MLPDiscriminator, animate_samples, image_grid, plot_decision_surface,  # noqa: E402
-                       plot_history, save_grid)
+from dcgan_lib import (  # noqa: E402
+    History,
+    MLPDiscriminator,
+    animate_samples,
+    image_grid,
+    plot_decision_surface,
+    plot_history,
+    save_grid,
+)
 
 
 def test_image_grid_layout_and_range():
@@ -29,9 +36,18 @@ def test_save_grid_writes_png(tmp_path):
 
 
 def test_history_plot_and_animation():
-    h = History(step=[1, 2, 3], loss_d=[1.3, 1.2, 1.1], loss_g=[0.7, 0.8, 0.9], d_real=[0.5, 0.6, 0.7],
-                d_fake=[0.5, 0.4, 0.3], sample_steps=[0, 3],
-                samples=[torch.zeros(4, 1, 8, 8, dtype=torch.uint8), torch.full((4, 1, 8, 8), 255, dtype=torch.uint8)])
+    h = History(
+        step=[1, 2, 3],
+        loss_d=[1.3, 1.2, 1.1],
+        loss_g=[0.7, 0.8, 0.9],
+        d_real=[0.5, 0.6, 0.7],
+        d_fake=[0.5, 0.4, 0.3],
+        sample_steps=[0, 3],
+        samples=[
+            torch.zeros(4, 1, 8, 8, dtype=torch.uint8),
+            torch.full((4, 1, 8, 8), 255, dtype=torch.uint8),
+        ],
+    )
     ax1, ax2 = plot_history(h)
     assert len(ax1.lines) == 2 and len(ax2.lines) == 3
     html = animate_samples(h).data

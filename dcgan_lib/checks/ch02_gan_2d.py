@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..data import toy_mixture
 from ..metrics import toy_mode_coverage
+from ..toys import toy_mixture
 from ._common import CheckFailed, _call, _expect, _finite, _module, _passed, _shape
 
 

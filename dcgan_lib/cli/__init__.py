@@ -1,7 +1,8 @@
 """The command line: ``python -m dcgan_lib train|sample|export|evaluate|train-classifier``.
 
-A thin wrapper: it parses flags, calls the library, and turns the library's errors into
-a one-line message and a non-zero exit status (no traceback). ``training`` holds the
+A thin wrapper: it parses flags (each checked where it is parsed: exit status 2), calls the
+library, and turns the library's errors into a one-line message and a non-zero exit status
+(no traceback): 1 for an error, 130 for Ctrl-C. ``training`` holds the
 commands that train and sample, ``scoring`` those that measure.
 """
 
@@ -13,6 +14,7 @@ import sys
 from ..checkpoint import CheckpointError
 from ..history import NonFiniteLossError
 from . import scoring, training
+from .flags import OneLineParser
 
 __all__ = ["build_parser", "main"]
 
@@ -28,9 +30,7 @@ COMMANDS = {
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="python -m dcgan_lib", description=__doc__.splitlines()[0]
-    )
+    parser = OneLineParser(prog="python -m dcgan_lib", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     for add, _ in COMMANDS.values():
         add(sub)
@@ -38,7 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; returns the exit status (2: a bad flag, 1: an error, 130: Ctrl-C)."""
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad flag (2), already printed
+        return e.code if isinstance(e.code, int) else 1
     try:
         COMMANDS[args.command][1](args)
     except (
@@ -51,7 +55,7 @@ def main(argv=None) -> int:
     ) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("interrupted; the last checkpoint written is intact", file=sys.stderr)
+    except KeyboardInterrupt as e:  # train says what it saved; the others write at the end
+        print(f"interrupted: {e or 'nothing was written'}", file=sys.stderr)
         return 130
     return 0

@@ -18,11 +18,34 @@ from ..checkpoint import (
     record_in_manifest,
     save_checkpoint,
 )
+from ..data import DATASETS
 from ..device import hardware, resolve_device
 from ..evaluation import evaluate, format_results
-from ..features import default_extractor, feature_extractor, train_classifier
+from ..features import CLASSIFIERS, default_extractor, feature_extractor, train_classifier
+from .flags import (
+    at_least_two,
+    check_output_file,
+    checkpoint_file,
+    classifier_image_size,
+    dataset_name,
+    device_name,
+    existing_dir,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 
 # -- evaluate, train-classifier ---------------------------------------------------------
+
+EXTRACTORS = ("auto", *CLASSIFIERS, "inception-v3", "pixels", "points")
+
+
+def _extractor(text: str) -> str:
+    if text.lower().replace("_", "-") not in (*EXTRACTORS, "inception", *DATASETS):
+        raise argparse.ArgumentTypeError(
+            f"unknown feature extractor {text!r}; choose one of: {', '.join(EXTRACTORS)}"
+        )
+    return text
 
 
 def add_evaluate(sub) -> None:
@@ -35,36 +58,57 @@ def add_evaluate(sub) -> None:
         "--checkpoint",
         required=True,
         nargs="+",
+        type=checkpoint_file,
         help="checkpoint file(s) holding a generator; files without one are skipped with a note",
     )
     p.add_argument(
-        "--n", type=int, default=2000, help="generated samples (and at most as many test images)"
+        "--n",
+        type=at_least_two,
+        default=2000,
+        help="generated samples (and at most as many test images)",
     )
     p.add_argument(
         "--extractor",
         default="auto",
+        type=_extractor,
         help="feature extractor: auto (the dataset's classifier), "
         "classifier-fashion32, classifier-digits16, inception-v3, pixels",
     )
     p.add_argument(
-        "--dataset", default=None, help="dataset to compare with (default: the checkpoint's own)"
+        "--dataset",
+        default=None,
+        type=dataset_name,
+        help="dataset to compare with (default: the checkpoint's own)",
     )
-    p.add_argument("--data_dir", "--data-dir", default=None, help="folder holding the dataset")
+    p.add_argument(
+        "--data_dir",
+        "--data-dir",
+        default=None,
+        type=existing_dir,
+        help="folder holding the dataset",
+    )
     p.add_argument(
         "--n_train",
         "--n-train",
-        type=int,
+        type=non_negative_int,
         default=10_000,
         help="training images searched by the memorisation check (0: skip it)",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed for the generator's noise")
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu")
+    p.add_argument(
+        "--seed", type=non_negative_int, default=0, help="random seed for the generator's noise"
+    )
+    p.add_argument(
+        "--device",
+        default="auto",
+        type=device_name,
+        help="auto (cuda, then mps, then cpu), cuda, cpu",
+    )
     p.add_argument("--json", default=None, help="also write every score to this JSON file")
 
 
 def cmd_evaluate(args) -> None:
-    if args.n < 2:
-        raise ValueError(f"--n must be at least 2, got {args.n}")
+    if args.json:
+        check_output_file(args.json, "--json", "json")
     extractors, report, skipped = {}, {}, []
     for path in args.checkpoint:
         state = load_checkpoint(path)
@@ -112,31 +156,53 @@ def add_train_classifier(sub) -> None:
     p.add_argument(
         "--dataset",
         default="fashion-mnist",
+        type=dataset_name,
         help="labelled image dataset (fashion-mnist, digits, mnist)",
     )
     p.add_argument(
         "--image_size",
         "--image-size",
-        type=int,
+        type=classifier_image_size,
         default=None,
-        help="image side in pixels, a power of two (default: the dataset's own)",
-    )
-    p.add_argument("--data_dir", "--data-dir", default=None, help="folder holding the dataset")
-    p.add_argument("--limit", type=int, default=None, help="use only the first N examples")
-    p.add_argument("--epochs", type=int, default=2, help="passes over the training split")
-    p.add_argument("--batch_size", "--batch-size", type=int, default=128, help="batch size")
-    p.add_argument(
-        "--width", type=int, default=16, help="channels of the first stage (doubled at each stage)"
+        help="image side in pixels, a power of two from 8 to 256 (default: the dataset's own)",
     )
     p.add_argument(
-        "--lr", type=float, default=2e-3, help="Adam learning rate (decayed linearly to 0)"
+        "--data_dir",
+        "--data-dir",
+        default=None,
+        type=existing_dir,
+        help="folder holding the dataset",
     )
-    p.add_argument("--seed", type=int, default=0, help="random seed")
-    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cuda, cpu")
+    p.add_argument("--limit", type=positive_int, default=None, help="use only the first N examples")
+    p.add_argument("--epochs", type=positive_int, default=2, help="passes over the training split")
+    p.add_argument(
+        "--batch_size", "--batch-size", type=positive_int, default=128, help="batch size"
+    )
+    p.add_argument(
+        "--width",
+        type=positive_int,
+        default=16,
+        help="channels of the first stage (doubled at each stage)",
+    )
+    p.add_argument(
+        "--lr", type=positive_float, default=2e-3, help="Adam learning rate (decayed linearly to 0)"
+    )
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed")
+    p.add_argument(
+        "--device",
+        default="auto",
+        type=device_name,
+        help="auto (cuda, then mps, then cpu), cuda, cpu",
+    )
     p.add_argument(
         "--out",
         required=True,
         help="checkpoint file to write, e.g. checkpoints/classifier_fashion32.pt",
+    )
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even when it holds a GAN's training checkpoint (resumable)",
     )
     p.add_argument(
         "--manifest",
@@ -150,6 +216,7 @@ def add_train_classifier(sub) -> None:
 
 
 def cmd_train_classifier(args) -> None:
+    check_output_file(args.out, "--out", "checkpoint", args.overwrite)  # before the training
     device = resolve_device(args.device)
     model, record = train_classifier(
         args.dataset,

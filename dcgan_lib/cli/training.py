@@ -2,7 +2,9 @@
 
 The ``train`` flags are derived from :class:`~dcgan_lib.train.TrainConfig`, so each
 default is written once, in the config; the command line changes two of them for a CPU
-(``--steps`` per dataset and ``--batch-size 64``), and says so in ``--help``.
+(``--steps`` per dataset and ``--batch-size 64``), and says so in ``--help``. Every flag
+is checked where it is parsed (:mod:`.flags`); a run folder is never silently overwritten
+and never shared (:mod:`.runfolder`).
 """
 
 from __future__ import annotations
@@ -17,15 +19,25 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint import (
-    export_checkpoint,
-    load_generator,
-)
+from ..checkpoint import export_checkpoint, load_generator, remove_stale_temporaries
 from ..data import load_dataset
 from ..device import hardware
 from ..models import MODEL_KINDS, make_pair, sample_generator
 from ..train import CheckpointEvery, TrainConfig, Trainer
 from ..viz import save_grid
+from .flags import (
+    check_output_file,
+    checkpoint_file,
+    dataset_name,
+    device_name,
+    existing_dir,
+    image_size,
+    non_negative_int,
+    positive_float,
+    positive_int,
+    unit_interval,
+)
+from .runfolder import RunLock, StopRequested, check_run_folder, stop_at_step_boundary
 
 __all__ = [
     "DEFAULT_STEPS",
@@ -66,6 +78,34 @@ TRAIN_HELP = {
     "num_workers": "DataLoader workers for streamed datasets (default: up to 8)",
 }
 CHOICES = {"loss": ("non_saturating", "saturating")}
+# the check each TrainConfig flag gets where it is parsed (the rest: choices or on/off)
+TYPES = {
+    "steps": positive_int,
+    "batch_size": positive_int,
+    "lr_g": positive_float,
+    "lr_d": positive_float,
+    "beta1": unit_interval,
+    "beta2": unit_interval,
+    "d_steps": positive_int,
+    "seed": non_negative_int,
+    "device": device_name,
+    "sample_every": non_negative_int,
+    "n_samples": positive_int,
+    "log_every": non_negative_int,
+    "time_limit": positive_float,
+    "num_workers": non_negative_int,
+}
+RUN_FOLDERS = """\
+Run folders are never silently overwritten: a folder that already holds
+checkpoint.pt is refused unless --resume (continue that run) or --overwrite
+(replace it) says what to do; or choose a new --out. The default folder,
+runs/DATASET-MODEL, is shared by every run of a dataset and model, so name one
+with --out. OUT/.lock (the pid of the training) keeps a second training out of a
+folder in use; a lock left by a killed process is taken over.
+
+Ctrl-C stops at the end of the step under way and writes checkpoint.pt (continue
+with --resume). A diverging run (a loss or weight NaN, infinite or exploding)
+stops with a one-line reason and exit status 1, keeping the last good checkpoint."""
 
 
 def _flag(name: str) -> list[str]:
@@ -87,7 +127,7 @@ def _add_config_flags(group, exclude=()) -> None:
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
             base = next(t for t in typing.get_args(kind) or (kind,) if t is not type(None))
-            kwargs.update(type=base, choices=CHOICES.get(f.name))
+            kwargs.update(type=TYPES.get(f.name, base), choices=CHOICES.get(f.name))
         if f.name == "steps":
             kwargs["default"] = None
         group.add_argument(*_flag(f.name), dest=f.name, **kwargs)
@@ -104,19 +144,27 @@ def add_train(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train a GAN and write a checkpoint and a sample grid",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_HelpFormatter,
+        epilog=RUN_FOLDERS,
     )
     d = p.add_argument_group("data")
     d.add_argument(
         "--dataset",
         default="digits",
+        type=dataset_name,
         help="dataset name (digits, fashion-mnist, mnist, cifar10, celeba, folder, ring, grid)",
     )
-    d.add_argument("--data_dir", "--data-dir", default=None, help="folder holding the dataset")
+    d.add_argument(
+        "--data_dir",
+        "--data-dir",
+        default=None,
+        type=existing_dir,
+        help="folder holding the dataset",
+    )
     d.add_argument(
         "--image_size",
         "--image-size",
-        type=int,
+        type=image_size,
         default=None,
         help="image side in pixels, a power of two from 16 to 256 (default: the dataset's own)",
     )
@@ -127,7 +175,14 @@ def add_train(sub) -> None:
         choices=(1, 3),
         help="convert images to this many channels",
     )
-    d.add_argument("--limit", type=int, default=None, help="use only the first N examples")
+    d.add_argument("--limit", type=positive_int, default=None, help="use only the first N examples")
+    d.add_argument(
+        "--skip_unreadable",
+        "--skip-unreadable",
+        action="store_true",
+        help="image folders: skip files that cannot be read (and say how many) instead of "
+        "stopping with their names",
+    )
     m = p.add_argument_group("model")
     m.add_argument(
         "--model",
@@ -138,20 +193,20 @@ def add_train(sub) -> None:
     m.add_argument(
         "--latent_dim",
         "--latent-dim",
-        type=int,
+        type=positive_int,
         default=100,
         help="size of the noise vector z (nz)",
     )
     m.add_argument(
         "--width",
-        type=int,
+        type=positive_int,
         default=32,
         help="DCGAN width: channels of G's last "
         "hidden stage and D's first (ngf/ndf; the paper: 128)",
     )
     m.add_argument(
         "--hidden",
-        type=int,
+        type=positive_int,
         nargs="+",
         default=[256, 512],
         help="hidden layer sizes of the mlp generator (D uses them reversed)",
@@ -161,12 +216,18 @@ def add_train(sub) -> None:
     o.add_argument(
         "--checkpoint_every",
         "--checkpoint-every",
-        type=int,
+        type=positive_int,
         default=500,
         help="steps between checkpoints",
     )
     o.add_argument("--out", default=None, help="output folder (default: runs/DATASET-MODEL)")
-    o.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    again = o.add_mutually_exclusive_group()
+    again.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
+    again.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace the run in OUT (its checkpoint.pt) with a new one",
+    )
     o.add_argument(
         "--dry_run",
         "--dry-run",
@@ -176,6 +237,24 @@ def add_train(sub) -> None:
 
 
 def cmd_train(args) -> None:
+    name = "random" if args.dry_run else args.dataset.lower().replace("_", "-")
+    out = Path(args.out or f"runs/{name}-{args.model}")
+    with RunLock(out):  # a second training into `out` stops here
+        ckpt = check_run_folder(out, args.resume, args.overwrite)  # before any data are loaded
+        remove_stale_temporaries(ckpt)  # what saves cut short (a kill) left behind
+        try:
+            _train(args, out, ckpt)
+        except StopRequested:
+            raise  # it says what was saved
+        except KeyboardInterrupt:  # before training, or a second Ctrl-C mid-step
+            kept = f"the last checkpoint written, {ckpt}, is intact"
+            kept = kept if ckpt.exists() else "no checkpoint was written"
+            raise KeyboardInterrupt(
+                f"not at a step boundary, so nothing was saved; {kept}"
+            ) from None
+
+
+def _train(args, out: Path, ckpt: Path) -> None:
     if args.dry_run:
         size = args.image_size or 32
         data = torch.rand(2 * args.batch_size, args.channels or 1, size, size) * 2 - 1
@@ -188,16 +267,15 @@ def cmd_train(args) -> None:
             channels=args.channels,
             limit=args.limit,
             seed=args.seed,
+            skip_unreadable=args.skip_unreadable,
         )
         name = data.name
         args.steps = args.steps or DEFAULT_STEPS.get(data.name, CLI_DEFAULTS["steps"])
     shape = tuple(getattr(data, "x", data)[0].shape)
     G, D = make_pair(args.model, shape, args.latent_dim, args.width, args.hidden, seed=args.seed)
-    out = Path(args.out or f"runs/{name}-{args.model}")
-    ckpt = out / "checkpoint.pt"
     trainer = Trainer(G, D, data, TrainConfig(**_train_config(args)))
     if args.resume:
-        trainer.resume(ckpt)
+        trainer.resume(ckpt, dataset=name)
     meta = {
         "command": "python -m dcgan_lib " + shlex.join(sys.argv[1:]),
         "dataset": name,
@@ -208,7 +286,19 @@ def cmd_train(args) -> None:
     }
     trainer.callbacks.append(CheckpointEvery(ckpt, args.checkpoint_every, meta))
     t0 = time.perf_counter()
-    trainer.fit()
+    try:
+        with stop_at_step_boundary(trainer):
+            trainer.fit()
+    except StopRequested:  # at a step boundary: the state is consistent, so save it
+        trainer.save(ckpt, **meta, wall_time_s=trainer.elapsed)
+        raise StopRequested(
+            f"at step {trainer.step}; wrote {ckpt}: continue with the same command and --resume"
+        ) from None
+    finally:
+        unreadable = getattr(getattr(data, "x", None), "unreadable", list)()
+        if unreadable:
+            names = ", ".join(map(str, unreadable))
+            print(f"skipped {len(unreadable)} unreadable image files: {names}")
     images = trainer.sample(z=trainer.fixed_noise)
     if images.dim() == 4:
         save_grid(images, out / "samples.png")
@@ -217,6 +307,10 @@ def cmd_train(args) -> None:
         f"trained {trainer.step} steps in {time.perf_counter() - t0:.1f} s on "
         f"{meta['hardware']}; wrote {ckpt}"
     )
+
+
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Flag defaults in --help, and the epilog's paragraphs as written."""
 
 
 # -- sample, export ---------------------------------------------------------------------
@@ -228,16 +322,22 @@ def add_sample(sub) -> None:
         help="draw a grid of samples from a checkpoint's generator",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint file written by `train`")
-    p.add_argument("--n", type=int, default=64, help="number of samples")
-    p.add_argument("--out", default="samples.png", help="PNG file to write")
-    p.add_argument("--seed", type=int, default=0, help="random seed for the noise")
-    p.add_argument("--nrow", type=int, default=None, help="images per row (default: square)")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        type=checkpoint_file,
+        help="checkpoint file written by `train`",
+    )
+    p.add_argument("--n", type=positive_int, default=64, help="number of samples")
+    p.add_argument("--out", default="samples.png", help="image file (.png) to write")
+    p.add_argument("--seed", type=non_negative_int, default=0, help="random seed for the noise")
+    p.add_argument(
+        "--nrow", type=positive_int, default=None, help="images per row (default: square)"
+    )
 
 
 def cmd_sample(args) -> None:
-    if args.n < 1:
-        raise ValueError(f"--n must be positive, got {args.n}")
+    check_output_file(args.out, "--out", "image")
     G = load_generator(args.checkpoint)
     if not hasattr(G, "image_size") and len(getattr(G, "output_shape", ())) != 3:
         raise ValueError(
@@ -255,8 +355,13 @@ def add_export(sub) -> None:
         help="write a small copy of a checkpoint for shipping (no optimizer/RNG state)",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    p.add_argument("--checkpoint", required=True, help="checkpoint file written by `train`")
-    p.add_argument("--out", required=True, help="file to write")
+    p.add_argument(
+        "--checkpoint",
+        required=True,
+        type=checkpoint_file,
+        help="checkpoint file written by `train`",
+    )
+    p.add_argument("--out", required=True, help="file to write (never the --checkpoint itself)")
     p.add_argument(
         "--generator_only",
         "--generator-only",
@@ -264,8 +369,19 @@ def add_export(sub) -> None:
         help="keep only the generator (and the loss history without sample grids)",
     )
     p.add_argument("--half", action="store_true", help="store weights in float16")
+    p.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace --out even when it holds a training checkpoint (resumable)",
+    )
 
 
 def cmd_export(args) -> None:
+    if Path(args.out).resolve() == Path(args.checkpoint).resolve():
+        raise ValueError(
+            f"--out {args.out} is the --checkpoint itself; export writes a smaller copy "
+            "(no optimizer state), so writing over its source would lose that: choose another --out"
+        )
+    check_output_file(args.out, "--out", "checkpoint", args.overwrite)
     path = export_checkpoint(args.checkpoint, args.out, args.generator_only, args.half)
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

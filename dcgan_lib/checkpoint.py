@@ -40,6 +40,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .device import process_alive
 from .models import model_from_config
 
 __all__ = [
@@ -93,14 +94,6 @@ def unpack_model(entry, what: str = "model", source="checkpoint") -> nn.Module:
         ) from None
     return model.eval()
 
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
     return True
 
 
@@ -110,7 +103,7 @@ def remove_stale_temporaries(path) -> list[Path]:
     path, removed = Path(path), []
     for tmp in path.parent.glob(f".{path.name}.*.tmp"):
         pid = tmp.name[len(path.name) + 2 :].split(".")[0]
-        if pid.isdigit() and _alive(int(pid)):
+        if pid.isdigit() and process_alive(int(pid)):
             continue  # a save under way in a running process
         tmp.unlink(missing_ok=True)
         removed.append(tmp)

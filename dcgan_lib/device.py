@@ -36,6 +36,7 @@ __all__ = [
     "enable_gpu_switches",
     "init_distributed",
     "network_available",
+    "process_alive",
 ]
 
 NETWORK_TIMEOUT = 3.0  # seconds; a missing dataset or weights file must fail fast offline
@@ -185,3 +186,15 @@ def network_available(host: str, port: int) -> bool:
     thread.start()
     thread.join(NETWORK_TIMEOUT)
     return bool(answered)
+
+
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` still runs on this machine (a lock or a temporary file it
+    left is stale once it does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True

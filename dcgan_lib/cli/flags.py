@@ -166,3 +166,13 @@ def check_output_file(path, flag: str, kind: str, overwrite: bool = False) -> Pa
             "--overwrite"
         )
     return path
+
+
+def add_command(sub, name: str, help: str) -> argparse.ArgumentParser:
+    """A subcommand whose --help shows every default."""
+    return sub.add_parser(name, help=help, formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+
+
+def add_checkpoint_flag(p, help: str = "checkpoint file written by `train`", nargs=None) -> None:
+    """The --checkpoint flag: a readable dcgan_lib checkpoint, checked where it is parsed."""
+    p.add_argument("--checkpoint", required=True, nargs=nargs, type=checkpoint_file, help=help)

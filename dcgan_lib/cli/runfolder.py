@@ -19,6 +19,7 @@ import threading
 from pathlib import Path
 
 from ..checkpoint import CheckpointError, load_checkpoint
+from ..device import process_alive
 from ..history import Callback
 from .flags import check_writable
 
@@ -51,14 +52,6 @@ def check_run_folder(out: Path, resume: bool, overwrite: bool) -> Path:
         )
     return ckpt
 
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's process
-        return True
     return True
 
 
@@ -84,7 +77,7 @@ class RunLock:
                     pid = int(self.path.read_text().split()[0])
                 except (OSError, ValueError, IndexError):
                     pid = None  # empty or half-written: its writer died before a pid
-                if pid is not None and _pid_alive(pid):
+                if pid is not None and process_alive(pid):
                     raise ValueError(
                         f"{self.path.parent} is in use: another training (pid {pid}) is "
                         "writing into it; wait for it to finish, stop it, or choose another "

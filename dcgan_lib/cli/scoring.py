@@ -23,9 +23,10 @@ from ..device import hardware, resolve_device
 from ..evaluation import evaluate, format_results
 from ..features import CLASSIFIERS, default_extractor, feature_extractor, train_classifier
 from .flags import (
+    add_checkpoint_flag,
+    add_command,
     at_least_two,
     check_output_file,
-    checkpoint_file,
     classifier_image_size,
     dataset_name,
     device_name,
@@ -49,17 +50,13 @@ def _extractor(text: str) -> str:
 
 
 def add_evaluate(sub) -> None:
-    p = sub.add_parser(
-        "evaluate",
-        help="score checkpoints' generators against the held-out test split",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = add_command(
+        sub, "evaluate", "score checkpoints' generators against the held-out test split"
     )
-    p.add_argument(
-        "--checkpoint",
-        required=True,
+    add_checkpoint_flag(
+        p,
+        "checkpoint file(s) holding a generator; files without one are skipped with a note",
         nargs="+",
-        type=checkpoint_file,
-        help="checkpoint file(s) holding a generator; files without one are skipped with a note",
     )
     p.add_argument(
         "--n",
@@ -148,11 +145,7 @@ def cmd_evaluate(args) -> None:
 
 
 def add_train_classifier(sub) -> None:
-    p = sub.add_parser(
-        "train-classifier",
-        help="train the small CNN whose features score a dataset",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    p = add_command(sub, "train-classifier", "train the small CNN whose features score a dataset")
     p.add_argument(
         "--dataset",
         default="fashion-mnist",

@@ -26,8 +26,9 @@ from ..models import MODEL_KINDS, make_pair, sample_generator
 from ..train import CheckpointEvery, TrainConfig, Trainer
 from ..viz import save_grid
 from .flags import (
+    add_checkpoint_flag,
+    add_command,
     check_output_file,
-    checkpoint_file,
     dataset_name,
     device_name,
     existing_dir,
@@ -317,17 +318,8 @@ class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescrip
 
 
 def add_sample(sub) -> None:
-    p = sub.add_parser(
-        "sample",
-        help="draw a grid of samples from a checkpoint's generator",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    p.add_argument(
-        "--checkpoint",
-        required=True,
-        type=checkpoint_file,
-        help="checkpoint file written by `train`",
-    )
+    p = add_command(sub, "sample", "draw a grid of samples from a checkpoint's generator")
+    add_checkpoint_flag(p, "checkpoint file written by `train`")
     p.add_argument("--n", type=positive_int, default=64, help="number of samples")
     p.add_argument("--out", default="samples.png", help="image file (.png) to write")
     p.add_argument("--seed", type=non_negative_int, default=0, help="random seed for the noise")
@@ -350,17 +342,10 @@ def cmd_sample(args) -> None:
 
 
 def add_export(sub) -> None:
-    p = sub.add_parser(
-        "export",
-        help="write a small copy of a checkpoint for shipping (no optimizer/RNG state)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    p = add_command(
+        sub, "export", "write a small copy of a checkpoint for shipping (no optimizer/RNG state)"
     )
-    p.add_argument(
-        "--checkpoint",
-        required=True,
-        type=checkpoint_file,
-        help="checkpoint file written by `train`",
-    )
+    add_checkpoint_flag(p, "checkpoint file written by `train`")
     p.add_argument("--out", required=True, help="file to write (never the --checkpoint itself)")
     p.add_argument(
         "--generator_only",

@@ -58,6 +58,8 @@ from .metrics import (
     fid_from_features,
     frechet_distance,
     gaussian_stats,
+    kernel_inception_distance,
+    mmd2_unbiased,
     nearest_neighbours,
     pixel_spread,
     precision_recall,

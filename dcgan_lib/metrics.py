@@ -1,4 +1,4 @@
-"""The mathematics of measuring a generator: Frechet distance, precision/recall,
+"""The mathematics of measuring a generator: Frechet distance, KID, precision/recall,
 density/coverage, class histograms, mode coverage and nearest neighbours.
 
 Every metric here compares a set of generated samples with a set of real ones, given as
@@ -26,6 +26,8 @@ __all__ = [
     "frechet_distance",
     "gaussian_stats",
     "fid_from_features",
+    "mmd2_unbiased",
+    "kernel_inception_distance",
     "nearest_neighbours",
     "precision_recall",
     "ball_membership",
@@ -140,6 +142,67 @@ def fid_from_features(f_real, f_fake) -> float:
 
 
 # -- k-nearest-neighbour metrics ----------------------------------------------------------
+
+
+# -- Kernel distance (KID) ----------------------------------------------------------------
+
+
+def _polynomial_kernel(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """k(x, y) = (x . y / d + 1)^3, the kernel of KID (Binkowski et al. 2018)."""
+    return (a @ b.T / a.shape[1] + 1) ** 3
+
+
+def mmd2_unbiased(real, fake) -> float:
+    """The unbiased estimate of the squared MMD between features (m, d) and (n, d) under
+    the cubic polynomial kernel: the within-set means leave out the diagonal k(x_i, x_i),
+    so its expectation is the population MMD^2 at any sample size (it can be negative)."""
+    x, y = _as_features(real), _as_features(fake)
+    m, n = len(x), len(y)
+    if m < 2 or n < 2:
+        raise ValueError(f"the MMD estimate needs at least 2 samples of each, got {m} and {n}")
+    kxx, kyy, kxy = _polynomial_kernel(x, x), _polynomial_kernel(y, y), _polynomial_kernel(x, y)
+    within_x = (kxx.sum() - kxx.diagonal().sum()) / (m * (m - 1))
+    within_y = (kyy.sum() - kyy.diagonal().sum()) / (n * (n - 1))
+    return float(within_x + within_y - 2 * kxy.mean())
+
+
+def kernel_inception_distance(
+    real, fake, subset_size: int = 1000, n_subsets: int = 100, seed: int = 0, level: float = 0.95
+) -> dict:
+    """KID (Binkowski et al. 2018): the unbiased MMD^2 of :func:`mmd2_unbiased`, averaged
+    over ``n_subsets`` random subsets of ``subset_size`` samples of each set (as the
+    reference code does), with the standard deviation across subsets and a bootstrap
+    interval for the mean (the subset estimates resampled 1,000 times; ``level`` 0.95).
+
+    Unlike FID it is unbiased, so values measured with few samples are comparable with
+    values measured with many; report the extractor and sizes all the same.
+    """
+    x, y = _as_features(real), _as_features(fake)
+    size = min(subset_size, len(x), len(y))
+    g = torch.Generator().manual_seed(seed)
+    values = torch.tensor(
+        [
+            mmd2_unbiased(
+                x[torch.randperm(len(x), generator=g)[:size]],
+                y[torch.randperm(len(y), generator=g)[:size]],
+            )
+            for _ in range(n_subsets)
+        ],
+        dtype=torch.float64,
+    )  # (n_subsets,)
+    boot = values[torch.randint(len(values), (1000, len(values)), generator=g)].mean(1)
+    low, high = torch.quantile(
+        boot, torch.tensor([(1 - level) / 2, (1 + level) / 2], dtype=torch.float64)
+    ).tolist()
+    std = float(values.std()) if len(values) > 1 else 0.0
+    return {
+        "kid": float(values.mean()),
+        "kid_std": std,
+        "kid_low": low,
+        "kid_high": high,
+        "subset_size": size,
+        "n_subsets": n_subsets,
+    }
 
 
 def _as_features(x) -> torch.Tensor:

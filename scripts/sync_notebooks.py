@@ -74,7 +74,8 @@ def setup_source(root: Path = ROOT) -> str:
     url, branch = repo["url"], repo["branch"]
     return (
         "# Setup for Google Colab: fetches the book's repository and installs its library\n"
-        "# (dcgan_lib) there, or stops with the reason; does nothing anywhere else.\n"
+        "# (dcgan_lib) there, or stops with the reason. Elsewhere it only checks that\n"
+        "# dcgan_lib is installed, and says how to get it when it is not.\n"
         "import os\n"
         "import subprocess\n"
         "import sys\n"
@@ -97,7 +98,16 @@ def setup_source(root: Path = ROOT) -> str:
         '                "Disconnect and delete runtime, and run all again; or install it "\n'
         '                f"yourself: !pip install git+{url}"\n'
         "            )\n"
-        f'    os.chdir(book + "{subdir}/notebooks")'
+        f'    os.chdir(book + "{subdir}/notebooks")\n'
+        "else:\n"
+        "    try:\n"
+        "        import dcgan_lib  # noqa: F401\n"
+        "    except ImportError:\n"
+        "        raise SystemExit(\n"
+        '            "this notebook needs dcgan_lib, the book\'s library: run "\n'
+        f'            "`pip install git+{url}`, or clone it and run "\n'
+        '            "`bash scripts/setup.sh` in the clone (README.md)"\n'
+        "        ) from None"
     )
 
 

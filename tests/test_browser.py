@@ -206,8 +206,9 @@ return {
     .filter(p => /^\|([^|\n]*\|){3,}/.test(p.innerText) || /^#{1,6} /.test(p.innerText))
     .map(p => p.innerText.slice(0, 120)),
   // code the book prints must read without sideways scrolling on a 1280-pixel screen
+  // (code cells and the prose's code blocks; a cell's output may be wider and scroll)
   wide_code: [...document.querySelectorAll('div.cell_input pre, div.highlight pre')]
-    .filter(p => p.scrollWidth > p.clientWidth + 1)
+    .filter(p => !p.closest('.cell_output') && p.scrollWidth > p.clientWidth + 1)
     .map(p => p.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '')
       .slice(0, 120)),
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),

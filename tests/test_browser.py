@@ -61,7 +61,9 @@ def colab_url(doc: str) -> str:
 
 
 def _jupyter_book() -> list[str]:
-    exe = shutil.which("jupyter-book") or str(Path(sys.executable).with_name("jupyter-book"))
+    # this interpreter's jupyter-book first (the tests may run as .venv/bin/python, unactivated)
+    sibling = Path(sys.executable).with_name("jupyter-book")
+    exe = str(sibling) if sibling.exists() else shutil.which("jupyter-book")
     return [exe, "build", ".", "-W", "-n", "--keep-going"]
 
 

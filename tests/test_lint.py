@@ -14,7 +14,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def _ruff(*args: str) -> subprocess.CompletedProcess:
-    exe = shutil.which("ruff")
+    # this interpreter's ruff first (.venv/bin/python runs the tests without activating .venv)
+    sibling = Path(sys.executable).with_name("ruff")
+    exe = str(sibling) if sibling.exists() else shutil.which("ruff")
     command = [exe] if exe else [sys.executable, "-m", "ruff"]
     return subprocess.run([*command, *args, str(ROOT)], capture_output=True, text=True, cwd=ROOT)
 

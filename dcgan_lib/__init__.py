@@ -78,7 +78,7 @@ from .models import (
     model_from_config,
     sample_generator,
 )
-from .notebook import glue
+from .notebook import describe_figure, glue
 from .toys import toy_mixture
 from .tracing import LayerTrace, trace_layers, trace_stages
 from .train import (

@@ -1,7 +1,11 @@
 """Student copies of the book's notebooks, for a classroom.
 
     python -m dcgan_lib.classroom notebooks/ handout/               # student copies
-    python -m dcgan_lib.classroom notebooks/ source/week1 --solutions  # input for nbgrader
+    python -m dcgan_lib.classroom notebooks/ source/ --solutions --per-chapter  # for nbgrader
+    python -m dcgan_lib.classroom notebooks/ handout/ --zip handouts.zip  # and zipped
+
+``--per-chapter`` makes one assignment per chapter, as nbgrader lays them out
+(OUT/01_gan_game/01_gan_game.ipynb, ...); the zip holds that layout too.
 
 The chapters are solution notebooks. Their conventions (the markers are nbgrader's, so
 the same notebooks also work with `nbgrader generate_assignment`):
@@ -18,6 +22,10 @@ the same notebooks also work with `nbgrader generate_assignment`):
   ``<!-- BEGIN SOLUTION -->`` and ``<!-- END SOLUTION -->``; each moves into its own
   markdown cell, which a student copy turns into ``YOUR ANSWER HERE``.
 
+- a cell tagged ``handout-omit`` shows an answer outside the markers: a listing of the
+  library's version of what an exercise asks for, or code that demonstrates a written
+  answer. A student copy replaces it by a one-line note; instructor copies keep it.
+
 Every answer and test cell gets nbgrader cell metadata (schema 3), outputs are
 cleared, and the Colab badge cell (which opens the reader copy) is dropped.
 The source notebooks are never modified. nbgrader itself is not needed.
@@ -29,6 +37,7 @@ import argparse
 import copy
 import re
 import sys
+import zipfile
 from pathlib import Path
 
 import nbformat
@@ -39,6 +48,11 @@ MD_BEGIN, MD_END = "<!-- BEGIN SOLUTION -->", "<!-- END SOLUTION -->"
 CODE_STUB = ["# YOUR CODE HERE", "raise NotImplementedError()"]
 TEXT_STUB = "YOUR ANSWER HERE"
 ANSWER_TAG = "written-answer"  # marks the markdown cells made from solution blocks
+OMIT_TAG = "handout-omit"  # a cell that gives an answer away: left out of student copies
+OMIT_NOTE = (
+    "*(The book shows a cell here that gives away an answer to one of the exercises; "
+    "this student copy leaves it out.)*"
+)
 CHECK_CALL = re.compile(r"\bcheck_\w+\s*\(")
 FENCE = re.compile(r"^(\s*)(`{3,}|:{3,})\{(solution|solution-start|solution-end)\}")
 
@@ -199,6 +213,9 @@ def classroom_notebook(nb, name: str = "notebook", solutions: bool = False):
         tags = cell.metadata.get("tags", [])
         if "colab-badge" in tags:
             continue
+        if OMIT_TAG in tags and not solutions:
+            cells.append(nbformat.v4.new_markdown_cell(OMIT_NOTE, metadata={"tags": [OMIT_TAG]}))
+            continue
         if cell.cell_type == "markdown":
             segments = markdown_segments(cell.source, where)
             if all(kind == "text" for kind, _ in segments):
@@ -249,8 +266,11 @@ def classroom_notebook(nb, name: str = "notebook", solutions: bool = False):
     return nb
 
 
-def write_copies(src_dir, out_dir, solutions: bool = False) -> list[Path]:
-    """Write a classroom copy of every notebook in `src_dir` to `out_dir`."""
+def write_copies(
+    src_dir, out_dir, solutions: bool = False, per_chapter: bool = False
+) -> list[Path]:
+    """Write a classroom copy of every notebook in `src_dir` to `out_dir` (with
+    per_chapter, each in a folder of its own name: one nbgrader assignment per chapter)."""
     src, out = Path(src_dir).resolve(), Path(out_dir).resolve()
     if not src.is_dir():
         raise FileNotFoundError(f"no such folder: {src}")
@@ -267,10 +287,28 @@ def write_copies(src_dir, out_dir, solutions: bool = False) -> list[Path]:
         nb = nbformat.read(path, as_version=4)
         copy_ = classroom_notebook(nb, path.stem, solutions=solutions)
         nbformat.validate(copy_)
-        target = out / path.name
+        target = out / path.stem / path.name if per_chapter else out / path.name
+        target.parent.mkdir(exist_ok=True)
         nbformat.write(copy_, target)
         written.append(target)
     return written
+
+
+def zip_copies(folder, zip_path, notebooks=None) -> Path:
+    """Zip `notebooks` (default: every notebook under `folder`), paths kept relative to
+    `folder`, into `zip_path`, written whole or not at all."""
+    folder, zip_path = Path(folder).resolve(), Path(zip_path)
+    notebooks = sorted(Path(p).resolve() for p in notebooks or folder.rglob("*.ipynb"))
+    if not notebooks:
+        raise FileNotFoundError(f"no notebooks (*.ipynb) under {folder}")
+    zip_path.parent.mkdir(parents=True, exist_ok=True)
+    partial = zip_path.with_name(zip_path.name + ".tmp")
+    with zipfile.ZipFile(partial, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in notebooks:
+            info = zipfile.ZipInfo(str(path.relative_to(folder)), date_time=(2026, 1, 1, 0, 0, 0))
+            archive.writestr(info, path.read_bytes(), zipfile.ZIP_DEFLATED)
+    partial.replace(zip_path)
+    return zip_path
 
 
 def main(argv=None) -> int:
@@ -292,9 +330,25 @@ def main(argv=None) -> int:
         help="keep the solutions and hidden tests (instructor copies to put in nbgrader's "
         "source/ASSIGNMENT/ folder for `nbgrader generate_assignment`)",
     )
+    parser.add_argument(
+        "--per-chapter",
+        action="store_true",
+        help="one folder per chapter (OUT_DIR/01_gan_game/01_gan_game.ipynb): one nbgrader "
+        "assignment per chapter",
+    )
+    parser.add_argument(
+        "--zip",
+        metavar="ZIP_FILE",
+        help="also zip the copies, one folder per chapter, into ZIP_FILE",
+    )
     args = parser.parse_args(argv)
     try:
-        written = write_copies(args.src_dir, args.out_dir, solutions=args.solutions)
+        per_chapter = args.per_chapter or bool(args.zip)
+        written = write_copies(
+            args.src_dir, args.out_dir, solutions=args.solutions, per_chapter=per_chapter
+        )
+        if args.zip:
+            print(zip_copies(args.out_dir, args.zip, written), file=sys.stderr)
     except (OSError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

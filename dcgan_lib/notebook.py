@@ -4,11 +4,19 @@
 role). In Colab or a plain Jupyter, where myst-nb is not installed, it falls back to
 showing the value (or to doing nothing when ``display=False``), so the same notebook runs
 everywhere.
+
+``describe_figure`` says what a figure shows, from its titles and axis labels. In a notebook
+(IPython), importing dcgan_lib makes it a figure's plain-text form, so every figure a cell
+displays carries that description beside its picture; the book uses it as the image's
+alt text (book/_ext/book_html.py), where it would otherwise be the image's file name.
 """
 
 from __future__ import annotations
 
-__all__ = ["glue"]
+from matplotlib.figure import Figure
+
+__all__ = ["describe_figure", "glue"]
+FIGURE_PREFIX = "Figure: "
 
 
 def _plain(value):
@@ -32,3 +40,38 @@ def glue(name: str, value, display: bool = True):
             _display(value)
         return None
     return _glue(name, value, display=display)
+
+
+def describe_figure(fig: Figure) -> str:
+    """One line for a figure: its title, else its panels' titles, else their axis labels."""
+    parts = []
+    if fig._suptitle is not None and fig._suptitle.get_text().strip():
+        parts.append(fig._suptitle.get_text().strip())
+    panels = [ax for ax in fig.axes if ax.get_visible()]
+    titles = [ax.get_title().strip() for ax in panels if ax.get_title().strip()]
+    if titles:
+        parts.append("; ".join(dict.fromkeys(titles)))
+    if not parts:
+        labels = [
+            f"{ax.get_ylabel().strip()} against {ax.get_xlabel().strip()}"
+            for ax in panels
+            if ax.get_xlabel().strip() and ax.get_ylabel().strip()
+        ]
+        parts.append("; ".join(dict.fromkeys(labels)) or f"{len(panels)} panel(s)")
+    text = " ".join(": ".join(parts).split())  # titles may hold line breaks
+    return FIGURE_PREFIX + (text if len(text) <= 300 else text[:297] + "...")
+
+
+def _show_figures_described() -> None:
+    """In IPython, a figure's plain-text form becomes describe_figure's line."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None and hasattr(shell, "display_formatter"):
+        plain = shell.display_formatter.formatters["text/plain"]
+        plain.for_type(Figure, lambda fig, printer, cycle: printer.text(describe_figure(fig)))
+
+
+_show_figures_described()

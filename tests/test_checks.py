@@ -319,6 +319,23 @@ CASES["check_nonsaturating_generator_loss"] = Case(
 )
 
 
+@pytest.mark.parametrize(
+    "loss, says",
+    [
+        (lambda t: F.softplus(t).mean(), ("sign flipped", "saturating")),  # -E[log(1 - D)]
+        (lambda t: -F.softplus(t).mean(), ("saturating (minimax)",)),  # E[log(1 - D)]
+        (lambda t: -F.softplus(-t).mean(), ("sign is flipped",)),  # E[log D]
+        (lambda t: F.softplus(-t).sum(), ("mean over the batch",)),
+        (lambda t: F.binary_cross_entropy_with_logits(t, torch.zeros_like(t)), ("sign flipped",)),
+    ],
+)
+def test_generator_loss_check_names_the_mistake(loss, says):
+    with pytest.raises(checks.CheckFailed) as failure:
+        checks.check_nonsaturating_generator_loss(loss)
+    for words in says:
+        assert words in str(failure.value), f"the message should mention {words!r}: {failure.value}"
+
+
 # -- Evaluating a GAN (notebooks/07_evaluating_gans) ------------------------------------
 
 

@@ -54,6 +54,7 @@ def _tiny_notebook():
                 execution_count=4,
             ),
             code("checks.check_something(y)"),
+            code("print(answer_listing)", metadata={"tags": ["handout-omit", "hide-input"]}),
         ]
     )
 
@@ -134,6 +135,41 @@ def test_solutions_mode_keeps_answers_and_marks_cells():
     assert sum(1 for c in nb.cells if c.metadata.get("nbgrader", {}).get("solution")) == 4
 
 
+def test_cells_that_give_an_answer_away_are_left_out_of_student_copies(student):
+    omitted = [c for c in student.cells if "handout-omit" in c.metadata.get("tags", [])]
+    assert len(omitted) == 1 and omitted[0].cell_type == "markdown"
+    assert "leaves it out" in omitted[0].source
+    assert not any("answer_listing" in c.source for c in student.cells)
+    instructor = classroom.classroom_notebook(_tiny_notebook(), "tiny", solutions=True)
+    assert any("print(answer_listing)" in c.source for c in instructor.cells)
+
+
+def test_no_chapter_shows_an_answer_in_its_student_copy():
+    """A cell that prints the library's version of what an exercise asks for is tagged."""
+    for path in NOTEBOOKS:
+        nb = nbformat.read(path, as_version=4)
+        answers = [
+            c.source
+            for c in nb.cells
+            if c.cell_type == "code" and classroom.has_code_solution(c.source)
+        ]
+        names = {
+            line.split("def ", 1)[1].split("(")[0].removeprefix("my_")
+            for src in answers
+            for line in src.splitlines()
+            if line.startswith("def ")
+        }
+        student = classroom.classroom_notebook(nb, path.stem)
+        for cell in student.cells:
+            if cell.cell_type != "code":
+                continue
+            for name in names:
+                assert f"getsource({name})" not in cell.source.replace("dcgan_lib.", ""), (
+                    f"{path.name}: a cell prints the library's {name}, the answer to an exercise; "
+                    "tag it handout-omit"
+                )
+
+
 def test_gated_solution_and_unbalanced_markers():
     rest, blocks = classroom.split_markdown_solutions(
         "Q\n\n```{solution-start} ex\n```\nA\n```{solution-end}\n```\n\nAfter"
@@ -175,6 +211,36 @@ def test_cli_writes_copies_and_never_touches_the_source(tmp_path):
         cwd=ROOT,
     )
     assert helped.returncode == 0 and "SRC_DIR" in helped.stdout and "--solutions" in helped.stdout
+
+
+def test_one_assignment_per_chapter_and_the_zip(tmp_path):
+    import zipfile
+
+    src = tmp_path / "src"
+    src.mkdir()
+    nbformat.write(_tiny_notebook(), src / "01_tiny.ipynb")
+    nbformat.write(_tiny_notebook(), src / "02_other.ipynb")
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dcgan_lib.classroom",
+            str(src),
+            str(tmp_path / "out"),
+            "--zip",
+            str(tmp_path / "handouts.zip"),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "out" / "01_tiny" / "01_tiny.ipynb").exists()
+    with zipfile.ZipFile(tmp_path / "handouts.zip") as archive:
+        assert sorted(archive.namelist()) == ["01_tiny/01_tiny.ipynb", "02_other/02_other.ipynb"]
+        student = nbformat.reads(archive.read("01_tiny/01_tiny.ipynb").decode(), as_version=4)
+    assert not any("### BEGIN SOLUTION" in c.source for c in student.cells)
+    assert not (tmp_path / "handouts.zip.tmp").exists()
 
 
 # -- the round trip on every chapter ----------------------------------------------------

@@ -9,9 +9,28 @@
 - The Colab launch button opens the chapter's reader copy, readers/NAME.ipynb (plain
   Markdown that Colab renders; dcgan_lib/readers.py), not the MyST source in notebooks/.
   sphinx-book-theme builds the button from _config.yml; this rewrites its address.
+- The single-page build (`--builder singlehtml`, which the PDF is printed from) knows how
+  to write every node the HTML build does: an extension that registers handlers for
+  "singlehtml" hides the "html" ones from it (Sphinx looks up the builder's name first),
+  and myst-nb's hidden-input cells then fail with "unknown node type: HideCodeCellNode".
+- A figure's alt text is its description (dcgan_lib.notebook.describe_figure: its titles,
+  else its axis labels), taken from the plain-text form that the cell's output carries
+  beside the PNG; myst-nb otherwise leaves the image's file name as its alt text.
+- Exercises are numbered per chapter, "Exercise 6.2", as in the reader copies
+  (dcgan_lib/myst.py): sphinx-exercise numbers them through the whole book otherwise.
+- The student copies of every chapter, one folder (one assignment) per chapter, zipped
+  into _static/dcgan-book-handouts.zip for the instructor page to link
+  (dcgan_lib.classroom, as `python -m dcgan_lib.classroom notebooks/ OUT --zip ZIP` does).
 """
 
+import re
 from pathlib import Path
+
+from docutils import nodes
+from sphinx.transforms.post_transforms import SphinxPostTransform
+
+from dcgan_lib import classroom
+from dcgan_lib.notebook import FIGURE_PREFIX
 
 STATIC = Path(__file__).parent / "static"
 CHAPTERS, READERS = "notebooks/", "readers/"  # as in scripts/sync_notebooks.py's colab_url
@@ -45,14 +64,73 @@ def colab_to_reader_copy(app, pagename, templatename, context, doctree):
                 button["url"] = url.removesuffix(source) + reader
 
 
+class FigureAltText(SphinxPostTransform):
+    """Alt text for each output image from the text/plain of the same output (before
+    myst-nb's SelectMimeType, priority 4, drops the other forms)."""
+
+    default_priority = 3
+
+    def run(self, **kwargs):
+        for bundle in list(self.document.findall(nodes.container)):
+            if bundle.get("nb_element") != "mime_bundle":
+                continue
+            forms = {child.get("mime_type"): child for child in bundle.children}
+            plain = forms.get("text/plain")
+            if plain is None:
+                continue
+            text = plain.astext().strip()
+            if not text.startswith(FIGURE_PREFIX):
+                continue
+            for mime, child in forms.items():
+                if mime and mime.startswith("image/"):
+                    for image in child.findall(nodes.image):
+                        image["alt"] = text
+
+
+HANDOUTS = "dcgan-book-handouts"
+CHAPTER = re.compile(r"notebooks/(\d+)_")
+
+
+def number_exercises_per_chapter(app, env):
+    """Renumber each chapter's exercises N.1, N.2, ... (N from its file name, 06_... -> 6),
+    after Sphinx has numbered them through the book (env-get-updated, priority 500)."""
+    for docname, numbers in env.toc_fignumbers.items():
+        chapter = CHAPTER.match(docname)
+        exercises = numbers.get("exercise")
+        if chapter and exercises:
+            in_order = sorted(exercises, key=exercises.get)
+            numbers["exercise"] = {
+                ids: (int(chapter.group(1)), k) for k, ids in enumerate(in_order, 1)
+            }
+    return []
+
+
+def _html_handlers_for_singlehtml(app):
+    handlers = app.registry.translation_handlers
+    if app.builder.name != "html" and app.builder.name in handlers:
+        for node, pair in handlers.get("html", {}).items():
+            handlers[app.builder.name].setdefault(node, pair)
+
+
 def _add_static(app):
+    _html_handlers_for_singlehtml(app)
     app.config.html_static_path.append(str(STATIC))
+    if app.builder.format != "html":
+        return
+    work = Path(app.outdir).parent / "handouts"  # _build/handouts beside _build/html
+    copies = classroom.write_copies(
+        Path(app.srcdir) / "notebooks", work / HANDOUTS, per_chapter=True
+    )
+    classroom.zip_copies(work / HANDOUTS, work / "static" / f"{HANDOUTS}.zip", copies)
+    app.config.html_static_path.append(str(work / "static"))
 
 
 def setup(app):
     app.connect("builder-inited", _add_static)
     app.add_css_file("book.css")
     app.connect("html-page-context", _dedupe_scripts, priority=900)
+    app.connect("env-get-updated", number_exercises_per_chapter, priority=900)
+    app.add_post_transform(FigureAltText)
     # after sphinx-book-theme's add_launch_buttons (priority 501)
     app.connect("html-page-context", colab_to_reader_copy, priority=502)
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -141,6 +141,20 @@ def _generator_loss_mistake(loss: torch.Tensor, logits: torch.Tensor) -> None:
         )
     if torch.allclose(got, (-F.softplus(-logits).mean()).double(), atol=1e-5):
         raise CheckFailed("the sign is flipped: the generator minimises -E[log D(G(z))]")
+    if torch.allclose(got, F.softplus(logits).mean().double(), atol=1e-5):
+        raise CheckFailed(
+            "that is -E[log(1 - D(G(z)))], the saturating loss with its sign flipped (the "
+            "discriminator's loss on fakes, label 0): minimising it makes the fakes look less "
+            "real; the non-saturating loss labels the fakes 1: -E[log D(G(z))] = "
+            "softplus(-logits).mean()"
+        )
+    if torch.allclose(got, F.softplus(logits).sum().double(), atol=1e-4) or torch.allclose(
+        got, -F.softplus(logits).sum().double(), atol=1e-4
+    ):
+        raise CheckFailed(
+            "that is the saturating loss summed over the batch; the non-saturating loss is "
+            "-E[log D(G(z))] = softplus(-logits).mean()"
+        )
     if torch.allclose(got, F.softplus(-logits).sum().double(), atol=1e-4):
         raise CheckFailed("take the mean over the batch, not the sum")
 

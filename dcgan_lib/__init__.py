@@ -8,6 +8,7 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
 
     cli, classroom, checks          the command line; student copies; graded checks
     evaluation, features            scoring generators, results tables; feature extractors
+    style, textures                 style transfer and texture synthesis; their fast networks
     train, checkpoint, metrics      the trainer; checkpoints and the manifest; the metrics' maths
     models, losses, data, viz,      networks, losses, datasets, pictures and tables,
     device, notebook                the machine; glue for the book's prose
@@ -79,6 +80,32 @@ from .models import (
     sample_generator,
 )
 from .notebook import describe_figure, glue
+from .style import (
+    FeatureNetwork,
+    Synthesis,
+    content_layer,
+    content_loss,
+    feature_network,
+    gram_matrix,
+    measure_style,
+    random_network,
+    style_layers,
+    style_loss,
+    synthesise,
+    total_variation_loss,
+    vgg19_network,
+)
+from .textures import (
+    SpatialDiscriminator,
+    SpatialGenerator,
+    StyleNetwork,
+    load_trained,
+    picture,
+    random_crops,
+    sample_photo,
+    train_spatial_gan,
+    train_style_network,
+)
 from .toys import toy_mixture
 from .tracing import LayerTrace, trace_layers, trace_stages
 from .train import (

@@ -67,6 +67,15 @@ for seed in (1, 2, 3):
             f"python -m dcgan_lib export --checkpoint runs/compare_{model}_s{seed}/checkpoint.pt "
             f"--out checkpoints/{name} --generator-only --half",
         ]
+# the style chapter's feed-forward networks, trained on scikit-learn's photographs
+ENTRIES["style_petals64.pt"] = [
+    "python -m dcgan_lib train-style --style petals --content china-wide --size 64 "
+    "--features random --style-weight 20 --steps 800 --seed 0 --out checkpoints/style_petals64.pt",
+]
+ENTRIES["texture_petals.pt"] = [
+    "python -m dcgan_lib train-texture --texture petals --size 128 --crop 32 --batch-size 16 "
+    "--steps 2000 --seed 0 --out checkpoints/texture_petals.pt",
+]
 
 
 def up_to_date(cmd: str) -> bool:

@@ -15,6 +15,7 @@ import importlib
 import inspect
 import math
 import pkgutil
+import re
 import statistics
 from collections.abc import Callable
 from typing import NamedTuple
@@ -398,6 +399,125 @@ CASES["check_parameters_by_layer_type"] = Case(
     right=lambda: checks.check_parameters_by_layer_type(_parameters_by_layer_type),
     wrong=lambda: checks.check_parameters_by_layer_type(_parameters_by_child),
 )
+
+
+# -- Neural style transfer and textures (notebooks/12_style_transfer) --------------------
+
+
+def _gram(features):
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2) / (h * w)
+
+
+def _gram_unnormalised(features):
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return flat @ flat.transpose(1, 2)
+
+
+def _gram_transposed(features):
+    b, c, h, w = features.shape
+    flat = features.reshape(b, c, h * w)
+    return flat.transpose(1, 2) @ flat / (h * w)
+
+
+def _gram_over_batch(features):
+    b, c, h, w = features.shape
+    flat = features.transpose(0, 1).reshape(c, b * h * w)
+    return flat @ flat.T / (b * h * w)
+
+
+def _tv(x):
+    vertical = (x[..., 1:, :] - x[..., :-1, :]).pow(2).mean()
+    return vertical + (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+
+
+def _tv_horizontal_only(x):
+    return (x[..., :, 1:] - x[..., :, :-1]).pow(2).mean()
+
+
+def _tv_absolute(x):
+    vertical = (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+    return vertical + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+
+
+def _tv_summed(x):
+    vertical = (x[..., 1:, :] - x[..., :-1, :]).pow(2).sum()
+    return vertical + (x[..., :, 1:] - x[..., :, :-1]).pow(2).sum()
+
+
+def _style_loss(features, target_grams, weights):
+    return sum(
+        weights[k] * F.mse_loss(_gram(features[k]), target) for k, target in target_grams.items()
+    )
+
+
+def _style_loss_unweighted(features, target_grams, weights):
+    return sum(F.mse_loss(_gram(features[k]), target) for k, target in target_grams.items())
+
+
+def _style_loss_on_features(features, target_grams, weights):
+    return sum(weights[k] * F.mse_loss(features[k], t) for k, t in target_grams.items())
+
+
+CASES["check_gram_matrix"] = Case(
+    right=lambda: checks.check_gram_matrix(_gram),
+    wrong=lambda: checks.check_gram_matrix(_gram_unnormalised),
+    says=("H*W",),
+)
+CASES["check_total_variation_loss"] = Case(
+    right=lambda: checks.check_total_variation_loss(_tv),
+    wrong=lambda: checks.check_total_variation_loss(_tv_horizontal_only),
+    says=("direction is missing",),
+)
+CASES["check_style_loss"] = Case(
+    right=lambda: checks.check_style_loss(_style_loss),
+    wrong=lambda: checks.check_style_loss(_style_loss_unweighted),
+    says=("weights are not applied",),
+)
+
+
+@pytest.mark.parametrize(
+    "gram, says",
+    [
+        (_gram_transposed, "transposed"),
+        (_gram_over_batch, "over the batch"),
+        (lambda f: _gram(f) / f.shape[1], "C*H*W"),
+    ],
+)
+def test_gram_matrix_check_names_the_mistake(gram, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_gram_matrix(gram)
+
+
+@pytest.mark.parametrize(
+    "tv, says",
+    [
+        (_tv_absolute, "square them"),
+        (lambda x: _tv_horizontal_only(x.transpose(-1, -2)), "direction is missing"),
+        (_tv_summed, "not the sum"),
+    ],
+)
+def test_total_variation_check_names_the_mistake(tv, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_total_variation_loss(tv)
+
+
+@pytest.mark.parametrize(
+    "loss, says",
+    [
+        (_style_loss_on_features, "Gram matrix"),
+        (lambda f, t, w: w["b"] * F.mse_loss(_gram(f["b"]), t["b"]), "only the last layer"),
+        (
+            lambda f, t, w: sum(w[k] * (_gram(f[k]) - t[k]).pow(2).sum() for k in t),
+            "take their mean",
+        ),
+    ],
+)
+def test_style_loss_check_names_the_mistake(loss, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_style_loss(loss)
 
 
 # -- the tests ---------------------------------------------------------------------------

@@ -4,7 +4,8 @@ optional heavy dependencies, which are not the package's own modules).
 
     top          cli, checks, classroom, myst, readers  (the command line, graded checks,
                  student copies, reader copies for Jupyter and Colab)
-    scoring      features, evaluation     (feature extractors; scoring generators, tables)
+    scoring      features, evaluation, style, textures  (feature extractors; scoring
+                 generators, tables; style transfer and textures)
     middle       metrics, checkpoint, train
     leaves       device, imagefiles, emoji, toys, data, models, contracts, tracing, losses,
                  history, batches, viz, notebook
@@ -41,7 +42,7 @@ LAYERS = [
         "notebook",
     ],
     ["metrics", "checkpoint", "train"],
-    ["features", "evaluation"],
+    ["features", "evaluation", "style", "textures"],
     ["checks", "classroom", "myst", "readers", "cli"],
 ]
 RANK = {name: (layer, i) for layer, names in enumerate(LAYERS) for i, name in enumerate(names)}

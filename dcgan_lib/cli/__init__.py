@@ -1,4 +1,4 @@
-"""The command line: ``python -m dcgan_lib train|sample|export|evaluate|train-classifier``.
+"""The command line: ``python -m dcgan_lib train|sample|export|evaluate|train-classifier|...``.
 
 A thin wrapper: it parses flags (each checked where it is parsed: exit status 2), calls the
 library, and turns the library's errors into a one-line message and a non-zero exit status
@@ -13,7 +13,7 @@ import sys
 
 from ..checkpoint import CheckpointError
 from ..history import NonFiniteLossError
-from . import scoring, training
+from . import scoring, textures, training
 from .flags import OneLineParser
 
 __all__ = ["build_parser", "main"]
@@ -26,6 +26,8 @@ COMMANDS = {
     "export": (training.add_export, training.cmd_export),
     "evaluate": (scoring.add_evaluate, scoring.cmd_evaluate),
     "train-classifier": (scoring.add_train_classifier, scoring.cmd_train_classifier),
+    "train-style": (textures.add_train_style, textures.cmd_train_style),
+    "train-texture": (textures.add_train_texture, textures.cmd_train_texture),
 }
 
 

@@ -97,7 +97,8 @@ def _rank(item) -> int:
     if isinstance(item, IPyNbCell):
         return 1
     name = Path(str(item.fspath)).name
-    return {"test_classroom.py": 2, "test_readers.py": 2, "test_browser.py": 3}.get(name, 0)
+    ranks = {"test_classroom.py": 2, "test_readers.py": 2, "test_browser.py": 3, "test_pdf.py": 4}
+    return ranks.get(name, 0)
 
 
 @pytest.hookimpl(trylast=True)

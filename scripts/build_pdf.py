@@ -15,10 +15,13 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
+import http.server
 import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -28,16 +31,18 @@ OUT = ROOT / "_build" / "pdf" / "dcgan-book.pdf"
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 A4_CM = (21.0, 29.7)
 MARGIN_CM = 1.5
+SIDES = ("Top", "Bottom", "Left", "Right")
 
 # what the printed page holds, measured with print styles on, at the page's width
 LAYOUT_JS = r"""
 const maths = [...document.querySelectorAll('.math')];
 const wide = [...document.querySelectorAll('pre')]
   .filter(p => p.offsetParent !== null && p.scrollWidth > p.clientWidth + 1)
-  .map(p => p.innerText.split('\n').find(l => l.length > 0).slice(0, 80));
+  .map(p => (p.innerText.split('\n').find(l => l.length > 0) || '').slice(0, 80));
 return {
-  chapters: [...document.querySelectorAll('section > h1')]
-    .map(h => h.innerText.replace('#', '').trim()),
+  // each document of the book: the single-page build marks where it begins
+  chapters: [...document.querySelectorAll('span[id^="document-"] + section')]
+    .map(s => s.querySelector('h1, h2').innerText.replace('#', '').trim()),
   maths: maths.length,
   untypeset: maths.filter(m => !m.querySelector('mjx-container')).length,
   broken_images: [...document.images].filter(i => !(i.complete && i.naturalWidth > 0)).length,
@@ -46,6 +51,23 @@ return {
   page_width: document.documentElement.clientWidth,
 };
 """
+
+
+# images the theme loads lazily (when scrolled to) are fetched now, for the printed pages
+EAGER_JS = "document.querySelectorAll('img').forEach(i => { i.loading = 'eager'; });"
+
+
+# page numbers at the foot of each page
+FOOTER = (
+    '<div style="font-size: 8px; width: 100%; text-align: center;">'
+    '<span class="title"></span> · <span class="pageNumber"></span> / '
+    '<span class="totalPages"></span></div>'
+)
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
 
 
 class PdfError(RuntimeError):
@@ -60,10 +82,25 @@ def build_singlehtml(log: Path) -> Path:
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf8") as out:
         rc = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode
-    index = SINGLE / "index.html"
-    if rc != 0 or not index.exists():
+    written = SINGLE / f"{_root_doc()}.html"
+    if rc != 0 or not written.exists():
         raise PdfError(f"`{' '.join(command[1:])}` failed (exit {rc}); see {log}")
-    return index
+    # Sphinx names the page after the root document (book/preface.html) but writes its
+    # links as if it sat beside _static/ and _images/ (index.html only redirects to it):
+    # a copy there is the page as meant
+    single_page().write_bytes(written.read_bytes())
+    return single_page()
+
+
+def _root_doc() -> str:
+    import yaml
+
+    return yaml.safe_load((ROOT / "_toc.yml").read_text(encoding="utf8"))["root"]
+
+
+def single_page() -> Path:
+    """The whole book on one page, beside the build's _static/ and _images/."""
+    return SINGLE / "dcgan-book.html"
 
 
 def _browser(width_px: int):
@@ -110,28 +147,44 @@ def _wait_until_ready(driver, timeout: float = 120.0) -> dict:
 
 def print_pdf(index: Path, out: Path) -> dict:
     """Print `index` to `out`; returns the printed layout (chapters, maths, images, pages)."""
-    from selenium.webdriver.common.print_page_options import PrintOptions
-
     # the printable width of an A4 page at 96 px per inch: the width the layout is checked at
     width_px = round((A4_CM[0] - 2 * MARGIN_CM) / 2.54 * 96)
     driver = _browser(width_px)
+    # served over http: MathJax fetches its fonts and components, which file:// blocks
+    handler = functools.partial(_QuietHandler, directory=str(SINGLE))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
     try:
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"media": "print"})
-        driver.get(index.as_uri())
+        page = index.relative_to(SINGLE).as_posix()
+        driver.get(f"http://127.0.0.1:{httpd.server_address[1]}/{page}")
+        driver.execute_script(EAGER_JS)
         layout = _wait_until_ready(driver)
         if layout["wide_code"]:
             raise PdfError(
                 f"{len(layout['wide_code'])} code blocks are wider than the printed page, e.g. "
                 f"{layout['wide_code'][0]!r}: the print stylesheet should wrap them"
             )
-        options = PrintOptions()
-        options.page_width, options.page_height = A4_CM
-        options.margin_top = options.margin_bottom = MARGIN_CM
-        options.margin_left = options.margin_right = MARGIN_CM
-        options.background = True
-        pdf = base64.b64decode(driver.print_page(options))
+        inch = 2.54
+        # Chrome's own print command (DevTools): WebDriver's print_page gives the renderer
+        # 10 s, too little for a book of a thousand formulas
+        printed = driver.execute_cdp_cmd(
+            "Page.printToPDF",
+            {
+                "paperWidth": A4_CM[0] / inch,
+                "paperHeight": A4_CM[1] / inch,
+                **{f"margin{side}": MARGIN_CM / inch for side in SIDES},
+                "printBackground": True,
+                "displayHeaderFooter": True,
+                "headerTemplate": "<span></span>",
+                "footerTemplate": FOOTER,
+            },
+        )
+        pdf = base64.b64decode(printed["data"])
     finally:
         driver.quit()
+        httpd.shutdown()
+        httpd.server_close()
     if not pdf.startswith(b"%PDF"):
         raise PdfError("Chromium returned something that is not a PDF")
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -160,7 +213,7 @@ def main(argv=None) -> int:
     )
     args = parser.parse_args(argv)
     try:
-        index = SINGLE / "index.html"
+        index = single_page()
         if not args.no_build:
             index = build_singlehtml(ROOT / "_build" / "pdf" / "singlehtml.log")
         elif not index.exists():

@@ -213,6 +213,17 @@ return {
     .filter(p => !p.closest('.cell_output') && p.scrollWidth > p.clientWidth + 1)
     .map(p => p.innerText.split('\n').reduce((a, b) => (b.length > a.length ? b : a), '')
       .slice(0, 120)),
+  // a cell's figure is described by its alt text (its titles), not named by its file
+  bad_alt: [...document.querySelectorAll('.cell_output img')]
+    .filter(i => !i.alt || /\.(png|svg|jpe?g)$/i.test(i.alt) || i.alt.includes('/'))
+    .map(i => i.alt || i.src),
+  // "Exercise 6.2" in chapter 6: the titles of its exercises, in order
+  exercises: [...document.querySelectorAll('.exercise > .admonition-title')]
+    .map(t => t.innerText.trim().split(/\s+/).slice(0, 2).join(' ')),
+  // maths that shows its TeX: a backslash printed as text, or a MathJax error
+  raw_tex: [...document.querySelectorAll('mjx-merror, mjx-mtext')]
+    .filter(m => m.tagName.toLowerCase() === 'mjx-merror' || m.textContent.includes('\\'))
+    .map(m => m.textContent.slice(0, 80)),
   height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
 };
 """
@@ -266,6 +277,14 @@ def test_page(doc, build, server, browser, book_report, record_property):
                 f"{len(found['untypeset'])} of {found['maths']} maths not typeset by MathJax, "
                 f"e.g. {found['untypeset'][:3]}"
             )
+    problems += [f"figure without a description (alt text): {alt!r}" for alt in found["bad_alt"]]
+    problems += [f"maths shows its TeX: {text!r}" for text in found["raw_tex"]]
+    chapter = re.match(r"notebooks/(\d+)_", doc)
+    if chapter and found["exercises"]:
+        n = int(chapter.group(1))
+        expected = [f"Exercise {n}.{k}" for k in range(1, len(found["exercises"]) + 1)]
+        if found["exercises"] != expected:
+            problems.append(f"exercises not numbered per chapter: {found['exercises']}")
     if doc.startswith("notebooks/"):
         expected = colab_url(doc)
         if expected not in found["colab"]:

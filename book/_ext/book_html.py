@@ -16,6 +16,10 @@
 - A figure's alt text is its description (dcgan_lib.notebook.describe_figure: its titles,
   else its axis labels), taken from the plain-text form that the cell's output carries
   beside the PNG; myst-nb otherwise leaves the image's file name as its alt text.
+- The bibliography is labelled by author and year ("Goodfellow et al., 2014"), as the text
+  cites (bibtex_reference_style author_year), instead of pybtex's numbers: the formatting
+  style "authoryear" (_config.yml's bibtex_default_style) is pybtex's plain style with the
+  label style below.
 - Exercises are numbered per chapter, "Exercise 6.2", as in the reader copies
   (dcgan_lib/myst.py): sphinx-exercise numbers them through the whole book otherwise.
 - The student copies of every chapter, one folder (one assignment) per chapter, zipped
@@ -27,6 +31,10 @@ import re
 from pathlib import Path
 
 from docutils import nodes
+from pybtex.plugin import register_plugin
+from pybtex.richtext import Text
+from pybtex.style.formatting.plain import Style as PlainStyle
+from pybtex.style.labels import BaseLabelStyle
 from sphinx.transforms.post_transforms import SphinxPostTransform
 
 from dcgan_lib import classroom
@@ -62,6 +70,43 @@ def colab_to_reader_copy(app, pagename, templatename, context, doctree):
             url = button.get("url", "")
             if colab and url.startswith(colab.rstrip("/")) and url.endswith(source):
                 button["url"] = url.removesuffix(source) + reader
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """ "Ioffe and Szegedy, 2015", "Goodfellow et al., 2014"; a, b, ... after the year when
+    two entries would share a label."""
+
+    def format_labels(self, sorted_entries):
+        labels = [self._label(entry) for entry in sorted_entries]
+        for label in labels:
+            same = [i for i, other in enumerate(labels) if other == label]
+            if len(same) > 1:
+                for letter, i in zip("abcdefghij", same):
+                    labels[i] = label + letter
+        return iter(labels)
+
+    @staticmethod
+    def _label(entry) -> str:
+        persons = entry.persons.get("author") or entry.persons.get("editor") or []
+        names = [Text.from_latex(" ".join(p.last_names)).render_as("text") for p in persons]
+        who = (
+            names[0]
+            if len(names) == 1
+            else f"{names[0]} and {names[1]}"
+            if len(names) == 2
+            else f"{names[0]} et al."
+            if names
+            else entry.fields.get("title", entry.key)
+        )
+        return f"{who}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearStyle(PlainStyle):
+    default_label_style = "authoryear"
+
+
+register_plugin("pybtex.style.labels", "authoryear", AuthorYearLabels)
+register_plugin("pybtex.style.formatting", "authoryear", AuthorYearStyle)
 
 
 class FigureAltText(SphinxPostTransform):

@@ -3,7 +3,7 @@ Chromium (the same browser and driver the browser test uses).
 
     python scripts/build_pdf.py            # -> _build/pdf/dcgan-book.pdf
 
-It runs `jupyter-book build . --builder singlehtml` (the chapters come from the execution
+It runs `jupyter-book build . --builder singlehtml -W -n` (the chapters come from the execution
 cache that the notebook tests and the HTML build fill, so nothing runs twice), waits in
 the browser until every formula is typeset and every image loaded, checks the printed
 layout (no code block wider than the page: the print stylesheet in book/_ext/static/book.css
@@ -78,7 +78,7 @@ def build_singlehtml(log: Path) -> Path:
     """The single-page HTML build of the book; its index.html."""
     exe = Path(sys.executable).with_name("jupyter-book")
     command = [str(exe) if exe.exists() else "jupyter-book"]
-    command += ["build", ".", "--builder", "singlehtml", "-n", "--keep-going"]
+    command += ["build", ".", "--builder", "singlehtml", "-W", "-n", "--keep-going"]
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w", encoding="utf8") as out:
         rc = subprocess.run(command, cwd=ROOT, stdout=out, stderr=subprocess.STDOUT).returncode

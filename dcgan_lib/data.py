@@ -367,7 +367,8 @@ def _load_celeba(split, size, channels, limit, data_dir, download, skip=False) -
         raise _not_found("celeba", split, [f"root: {root}"], _HINTS["celeba"], err) from err
     folder = Path(root, "celeba", "img_align_celeba")
     paths = [folder / f for f in data.filename[:limit]]
-    # the DCGAN paper's crop: the central 178x178 face region of the 178x218 image
+    # the central 178x178 face region of the 178x218 aligned image (a common crop; the DCGAN
+    # paper itself trained on faces scraped from the web, not on CelebA)
     x = LazyImages(paths, size, channels or 3, crop=178, skip_unreadable=skip)
     return Dataset(x, None, "celeba", None, str(folder))
 

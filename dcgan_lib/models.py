@@ -78,8 +78,9 @@ def _num_stages(image_size) -> int:
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """The paper's initialisation: conv weights N(0, 0.02), BatchNorm weight N(1, 0.02),
-    biases 0. Apply with ``model.apply(dcgan_init)``."""
+    """DCGAN's initialisation: conv and linear weights N(0, 0.02) (the paper: "all weights");
+    BatchNorm weight N(1, 0.02) and biases 0 (the authors' code, not stated in the paper).
+    Apply with ``model.apply(dcgan_init)``."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
         nn.init.normal_(module.weight, 0.0, 0.02)
         if module.bias is not None:

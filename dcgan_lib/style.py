@@ -179,7 +179,8 @@ class MultiScaleConv(nn.Module):
         self.scale = 1.0
         self.convs = nn.ModuleList()
         for k, n in zip(kernel_sizes, split):
-            conv = nn.Conv2d(channels, n, k, padding=k // 2, bias=False)
+            # replicate padding: zeros would make every border an edge, framing each texture
+            conv = nn.Conv2d(channels, n, k, padding=k // 2, padding_mode="replicate", bias=False)
             w = torch.randn(conv.weight.shape, generator=generator)
             w = w - w.mean(dim=(2, 3), keepdim=True)  # zero mean: flat colour excites none
             conv.weight.data = w / (w[0].numel() ** 0.5)
@@ -333,7 +334,10 @@ def synthesise(
 
     start = time.perf_counter()
     if optimiser == "lbfgs":
-        opt = torch.optim.LBFGS([image], lr=lr or 1.0, max_iter=steps, history_size=20)
+        # no early stop on small changes: style losses are small numbers, and the budget is steps
+        opt = torch.optim.LBFGS(
+            [image], lr=lr or 1.0, max_iter=steps, history_size=20, tolerance_change=0.0
+        )
 
         def closure():
             opt.zero_grad()

@@ -3,6 +3,8 @@
 * :class:`InMemoryBatches` -- a tensor held in memory (on the training device when it
   fits): a fresh permutation each epoch, derived from (seed, epoch), so any step's batch
   is known from the step alone and a resumed run sees exactly the batches it would have;
+  a tensor kept elsewhere (a large set in host memory, training on a GPU) hands each
+  batch to the training device (through pinned memory, asynchronously, for CPU to CUDA);
 * :class:`StreamedBatches` -- a lazy dataset read through a DataLoader, cycled forever; an
   error in a worker (an unreadable image file, say) comes back as its own one line.
 
@@ -24,7 +26,16 @@ class InMemoryBatches:
     """Batch ``step`` of an in-memory tensor: a fresh permutation each epoch, derived
     from (seed, epoch), so any step's batch is known from the step alone (exact resume)."""
 
-    def __init__(self, x: torch.Tensor, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+    def __init__(
+        self,
+        x: torch.Tensor,
+        batch_size: int,
+        seed: int,
+        rank: int = 0,
+        world: int = 1,
+        device=None,
+        memory_format=torch.preserve_format,
+    ):
         n = x.shape[0] // world
         if n < batch_size:
             raise ValueError(
@@ -32,6 +43,8 @@ class InMemoryBatches:
                 "per process; lower batch_size or use more data"
             )
         self.x, self.batch_size, self.seed, self.rank, self.world = x, batch_size, seed, rank, world
+        self.device = x.device if device is None else torch.device(device)
+        self.memory_format = memory_format if x.dim() == 4 else torch.preserve_format
         self.per_epoch = n // batch_size
         self._epoch, self._perm = None, None
 
@@ -41,7 +54,13 @@ class InMemoryBatches:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
             perm = torch.randperm(self.x.shape[0], generator=g)[self.rank :: self.world]
             self._epoch, self._perm = epoch, perm.to(self.x.device)
-        return self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+        batch = self.x[self._perm[i * self.batch_size : (i + 1) * self.batch_size]]
+        if batch.device == self.device:
+            return batch
+        pinned = batch.device.type == "cpu" and self.device.type == "cuda"
+        if pinned:
+            batch = batch.pin_memory()  # a page-locked copy: the transfer runs asynchronously
+        return batch.to(self.device, memory_format=self.memory_format, non_blocking=pinned)
 
 
 def _worker_error(e: Exception) -> Exception:

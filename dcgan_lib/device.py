@@ -4,8 +4,8 @@
   ``torch.device``, with a one-line error for a device that is not there;
 * :func:`hardware` describes it in a few words, for checkpoints and benchmark tables;
 * :func:`supports_bf16` / :func:`supports_tf32` say what the device can do, and
-  :func:`autocast_dtype` turns that into the mixed-precision policy (bf16 by default only
-  on GPUs that support it);
+  :func:`autocast_dtype` turns that into the mixed-precision policy (by default bf16 on
+  GPUs that support it, fp16 on older CUDA GPUs, fp32 elsewhere);
 * :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning);
 * :func:`network_available` says whether a host answers (downloads are tried only then);
 * :func:`init_distributed` joins the process group ``torchrun`` sets up (NCCL on GPUs,
@@ -122,21 +122,24 @@ def supports_tf32(device) -> bool:
 def autocast_dtype(device, amp: bool | None = None) -> torch.dtype | None:
     """The dtype of a run's autocast, or None for plain fp32.
 
-    ``amp=None`` chooses by capability: bf16 on CUDA GPUs with bf16 support, fp32 elsewhere
-    (fp16 on older GPUs would need a gradient scaler, which the trainer does not use).
-    ``amp=True`` asks for bf16 and fails with a one-line reason where the device lacks it
-    (a CPU always runs bf16, though only one with AMX units runs it fast); ``False`` is fp32.
+    ``amp=None`` chooses by capability: bf16 on CUDA GPUs with bf16 support, fp16 on older
+    CUDA GPUs (a T4, a V100: the trainer adds a gradient scaler), fp32 elsewhere.
+    ``amp=True`` asks for mixed precision: bf16 on a CPU (only one with AMX units runs it
+    fast) or a bf16 GPU, fp16 on an older CUDA GPU; a one-line reason where there is none
+    (MPS). ``False`` is fp32.
     """
     device = torch.device(device)
-    if amp is None:
-        return torch.bfloat16 if device.type == "cuda" and supports_bf16(device) else None
-    if not amp:
+    if amp is not None and not amp:
         return None
-    if device.type == "cpu" or (device.type == "cuda" and supports_bf16(device)):
+    if device.type == "cuda":
+        return torch.bfloat16 if supports_bf16(device) else torch.float16
+    if amp is None:
+        return None
+    if device.type == "cpu":
         return torch.bfloat16
     raise ValueError(
-        f"bf16 autocast was asked for, but {hardware(device)} does not support bf16; "
-        "train without --amp (fp32)"
+        f"mixed precision was asked for, but {hardware(device)} has no bf16 or fp16 autocast "
+        "here; train without --amp (fp32)"
     )
 
 

@@ -10,10 +10,10 @@ The heart is two short functions the book prints whole:
 callbacks (checkpointing, logging) after each step. It checks the data against the models
 once, when built (:mod:`dcgan_lib.contracts`), stops a diverging run (a loss or weight NaN,
 infinite or exploding) with a one-line reason, and never saves such a state, so the last
-checkpoint written stays the last good one. The same code runs on every device:
-on CUDA it adds bf16 autocast, channels_last and keeps small datasets on the GPU;
-``compile=True`` wraps both models in ``torch.compile``; under ``torchrun`` it trains
-with DistributedDataParallel (NCCL on GPUs, gloo on CPUs).
+checkpoint written stays the last good one. On CUDA it adds mixed precision (bf16, or fp16
+with a gradient scaler), channels_last and fused Adam and keeps data under 4 GiB on the GPU;
+``compile`` wraps the models in ``torch.compile``; under ``torchrun`` it trains with DDP.
+The plumbing is :mod:`.runtime`'s. A CPU stays fp32 (ARCHITECTURE.md: measured).
 """
 
 from __future__ import annotations
@@ -27,13 +27,14 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .batches import InMemoryBatches, StreamedBatches
+from . import runtime
 from .checkpoint import check_resumable, load_checkpoint, pack_model, save_checkpoint
 from .contracts import check_data_contract, loss_problem, stop_message, weight_problem
-from .device import autocast_dtype, enable_gpu_switches, init_distributed
+from .device import enable_gpu_switches
 from .history import STATS, Callback, CheckpointEvery, History, NonFiniteLossError, to_uint8
 from .losses import discriminator_loss, generator_loss
 from .models import check_model_contract, sample_generator, unwrap_model
+from .runtime import frozen
 
 __all__ = [
     "TrainConfig",
@@ -94,9 +95,9 @@ class TrainConfig:
     loss: str = "non_saturating"  # or "saturating" (the minimax generator loss)
     seed: int = 0
     device: str = "auto"  # "auto": cuda, then mps, then cpu
-    amp: bool | None = None  # bf16 autocast; None = on CUDA GPUs that support bf16
+    amp: bool | None = None  # mixed precision; None = on CUDA (bf16, or fp16 + scaler)
     channels_last: bool | None = None  # None = on CUDA only
-    compile: bool | str = False  # True, or a torch.compile backend name
+    compile: bool | str = False  # True, a torch.compile backend or mode (runtime.COMPILE_MODES)
     sample_every: int = 0  # steps between fixed-noise grids; 0 = 10 grids per run
     n_samples: int = 64  # size of the fixed noise batch
     log_every: int = 0  # steps between host syncs of the statistics; 0 = 1 on CPU, 50 on GPU
@@ -120,6 +121,7 @@ class TrainConfig:
             raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {self.beta1}, {self.beta2}")
         if self.loss not in ("non_saturating", "saturating"):
             raise ValueError(f"loss must be 'non_saturating' or 'saturating', got {self.loss!r}")
+        runtime.compile_options(self.compile)  # a one-line error for an unknown mode or backend
 
 
 # ---------------------------------------------------------------------------------------
@@ -154,10 +156,8 @@ class Trainer:
     ):
         self.config = cfg = config or TrainConfig()
         self.callbacks = list(callbacks)
-        self.rank, self.world, self.device = init_distributed(cfg.device)
+        self.rank, self.world, self.device, self._owns_group = runtime.join_group(cfg.device)
         cuda = self.device.type == "cuda"
-        self.amp_dtype = autocast_dtype(self.device, cfg.amp)  # None: fp32
-        self.amp = self.amp_dtype is not None
         enable_gpu_switches(self.device)
         channels_last = cuda if cfg.channels_last is None else bool(cfg.channels_last)
         torch.manual_seed(cfg.seed + self.rank)  # noise differs per process; DDP syncs weights
@@ -170,33 +170,16 @@ class Trainer:
         memory_format = torch.channels_last if channels_last else torch.preserve_format
         for m in (self.G, self.D):
             m.to(self.device, memory_format=memory_format).train()
-        betas = (cfg.beta1, cfg.beta2)
-        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, betas=betas)
-        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, betas=betas)
-        self._g, self._d = self.G, self.D  # what the steps call: maybe DDP- or compile-wrapped
-        if self.world > 1:
-            from torch.nn.parallel import DistributedDataParallel as DDP
-
-            ids = [self.device.index] if cuda else None
-            self._g, self._d = DDP(self.G, device_ids=ids), DDP(self.D, device_ids=ids)
-        if cfg.compile:
-            backend = cfg.compile if isinstance(cfg.compile, str) else "inductor"
-            self._g, self._d = (
-                torch.compile(self._g, backend=backend),
-                torch.compile(self._d, backend=backend),
-            )
-
-        x = getattr(data, "x", data)
-        if isinstance(x, torch.Tensor):
-            if x.numel() * x.element_size() < (4 << 30) or not cuda:  # small sets: on the GPU
-                fmt = memory_format if x.dim() == 4 else torch.preserve_format
-                x = x.to(self.device, memory_format=fmt)
-            self._batch = InMemoryBatches(x, cfg.batch_size, cfg.seed, self.rank, self.world)
-        else:
-            self._batch = StreamedBatches(
-                x, cfg.batch_size, cfg.seed, self.device, cfg.num_workers, self.rank, self.world
-            )
-        self._memory_format = memory_format
+        adam = dict(betas=(cfg.beta1, cfg.beta2), **runtime.adam_options(self.device))
+        self.fused_adam = bool(adam.get("fused"))
+        self.opt_g = torch.optim.Adam(self.G.parameters(), lr=cfg.lr_g, **adam)
+        self.opt_d = torch.optim.Adam(self.D.parameters(), lr=cfg.lr_d, **adam)
+        # what the steps call: G and D maybe DDP- and compile-wrapped; D for G's step unwrapped
+        self._g, *self._wrapped_d = runtime.wrap_models(
+            self.G, self.D, self.world, self.device, runtime.compile_options(cfg.compile)
+        )
+        self._set_precision(runtime.choose_precision(self.device, cfg.amp))
+        self._batch = runtime.batches(data, cfg, self.rank, self.world, self.device, memory_format)
 
         g = torch.Generator().manual_seed(cfg.seed + 12345)
         self.fixed_noise = torch.randn(cfg.n_samples, self.latent_dim, generator=g).to(self.device)
@@ -211,6 +194,20 @@ class Trainer:
     @property
     def is_main(self) -> bool:
         return self.rank == 0
+
+    def _set_precision(self, name: str) -> None:
+        """Run in "bf16", "fp16" (autocast with a gradient scaler) or "fp32"."""
+        self.precision, self.amp_dtype, self.amp = name, runtime.PRECISIONS[name], name != "fp32"
+        self.scaler = torch.amp.GradScaler(self.device.type) if name == "fp16" else None
+        self._d, self._d_for_g, self._opt_d, self._opt_g = runtime.loss_scaled(
+            self.scaler, *self._wrapped_d, self.opt_d, self.opt_g
+        )
+
+    def close(self) -> None:
+        """Destroy the process group if this trainer created it, never a caller's
+        (``with contextlib.closing(Trainer(...)) as trainer:`` calls it)."""
+        runtime.leave_group(self._owns_group)
+        self._owns_group = False
 
     def _autocast(self):
         if not self.amp:
@@ -228,10 +225,11 @@ class Trainer:
             with self._autocast(), contextlib.nullcontext() if last else torch.no_grad():
                 fake = self._g(z)  # the last one keeps its graph for the generator step
             loss_d, real_logits, fake_logits = discriminator_step(
-                self._d, self.opt_d, real, fake.detach(), self._autocast
+                self._d, self._opt_d, real, fake.detach(), self._autocast
             )
         grad_norm_d = _grad_norm(self.D)
-        loss_g = generator_step(self._d, self.opt_g, fake, cfg.loss, self._autocast)
+        with frozen(self.D):  # G's step needs gradients through D, not of D's weights
+            loss_g = generator_step(self._d_for_g, self._opt_g, fake, cfg.loss, self._autocast)
         grad_norm_g = _grad_norm(self.G)
         self.step += 1
         stats = torch.stack(
@@ -305,26 +303,23 @@ class Trainer:
                 if self.step % log_every == 0 or self.step == total:
                     self.flush()
                     if bar is not None:
-                        h = self.history
-                        bar.set_postfix(
-                            loss_d=f"{h.loss_d[-1]:.3f}",
-                            loss_g=f"{h.loss_g[-1]:.3f}",
-                            d_real=f"{h.d_real[-1]:.2f}",
-                            d_fake=f"{h.d_fake[-1]:.2f}",
-                            refresh=False,
-                        )
+                        last = {k: f"{getattr(self.history, k)[-1]:.3f}" for k in STATS[:4]}
+                        bar.set_postfix(last, refresh=False)
                 if bar is not None:
                     bar.update(1)
                 if self.is_main and (self.step % every == 0 or self.step == total):
                     self.flush()
                     self._record_samples()
-                if self.is_main:
-                    for cb in self.callbacks:
-                        if self._pending and isinstance(cb, CheckpointEvery):
-                            self.flush()  # never save a state whose losses were not checked
+                for cb in self.callbacks:
+                    saves = isinstance(cb, CheckpointEvery)  # on every rank: save() gathers
+                    if saves and self._pending:
+                        self.flush()  # never save a state whose losses were not checked
+                    if saves or self.is_main:
                         cb.on_step_end(self)
-                if cfg.time_limit is not None and self.elapsed >= cfg.time_limit:
-                    break
+                if cfg.time_limit is not None:  # every rank stops at the same step (DDP)
+                    over = self.elapsed >= cfg.time_limit
+                    if runtime.stop_together(over, self.world, self.device):
+                        break
             self.flush()
             self.check_health()  # a run whose weights exploded is no success
             if self.is_main and self.history.sample_steps[-1:] != [self.step]:
@@ -333,18 +328,18 @@ class Trainer:
             if bar is not None:
                 bar.close()
             self._elapsed, self._t0 = self.elapsed, time.perf_counter()
-        if self.is_main:
-            for cb in self.callbacks:
+        for cb in self.callbacks:
+            if self.is_main or isinstance(cb, CheckpointEvery):
                 cb.on_train_end(self)
         return self.history
 
     # -- state ---------------------------------------------------------------------------
-    def state_dict(self) -> dict:
+    def state_dict(self, rng: dict | None = None) -> dict:
+        """What an exact resume needs; gathers every rank's RNG unless given ``rng``."""
         G, D = unwrap_model(self.G), unwrap_model(self.D)
-        rng = {"torch": torch.get_rng_state()}
-        if self.device.type == "cuda":
-            rng["cuda"] = torch.cuda.get_rng_state(self.device)
+        rng = rng or runtime.gather_rng(self.device, self.world)
         return {
+            **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
             "generator": pack_model(G),
             "discriminator": pack_model(D),
             "opt_g": self.opt_g.state_dict(),
@@ -357,7 +352,8 @@ class Trainer:
             "train_config": asdict(self.config),
         }
 
-    def load_state_dict(self, state: dict) -> None:
+    def load_state_dict(self, state: dict, source="checkpoint") -> None:
+        runtime.check_world_size(state["rng"], self.world, source)  # before anything is changed
         unwrap_model(self.G).load_state_dict(state["generator"]["state_dict"])
         unwrap_model(self.D).load_state_dict(state["discriminator"]["state_dict"])
         self.opt_g.load_state_dict(state["opt_g"])
@@ -366,19 +362,21 @@ class Trainer:
         self._elapsed = float(state.get("elapsed", 0.0))
         self.fixed_noise = state["fixed_noise"].to(self.device)
         self.history = History.from_dict(state["history"])
-        torch.set_rng_state(state["rng"]["torch"])
-        if "cuda" in state["rng"] and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["rng"]["cuda"], self.device)
+        runtime.restore_rng(state["rng"], self.rank, self.world, self.device, source)
+        if self.scaler is not None and "scaler" in state:
+            self.scaler.load_state_dict(state["scaler"])
 
     def save(self, path, **meta) -> None:
-        """Atomically write everything an exact resume needs (rank 0 only); never a state
-        with a non-finite or exploded loss or weight (:class:`NonFiniteLossError`)."""
+        """Atomically write everything an exact resume needs, never a state with a
+        non-finite or exploded loss or weight (:class:`NonFiniteLossError`). Under DDP
+        every rank calls it (each rank's random state is gathered); rank 0 writes."""
+        rng = runtime.gather_rng(self.device, self.world)
         if self.is_main:
             self.flush()
             self.check_health()
-            save_checkpoint(
-                path, {**self.state_dict(), "meta": {"device": str(self.device), **meta}}
-            )
+            run = dict(device=str(self.device), precision=self.precision, world_size=self.world)
+            meta = {**run, "fused_adam": self.fused_adam, **meta}
+            save_checkpoint(path, {**self.state_dict(rng), "meta": meta})
             self.last_checkpoint = (Path(path), self.step)
 
     def resume(self, path, dataset: str | None = None) -> Trainer:
@@ -386,11 +384,13 @@ class Trainer:
         other models (or another ``dataset``, when given) or one that cannot be resumed."""
         state = load_checkpoint(path, map_location=self.device)
         check_resumable(state, unwrap_model(self.G), unwrap_model(self.D), path, dataset)
-        self.load_state_dict(state)
+        self.load_state_dict(state, path)
         self.last_checkpoint = (Path(path), self.step)
         return self
 
 
 def train(generator, discriminator, data, callbacks=(), **config) -> History:
     """Train with ``TrainConfig(**config)`` and return the :class:`History`."""
-    return Trainer(generator, discriminator, data, TrainConfig(**config), callbacks).fit()
+    trainer = Trainer(generator, discriminator, data, TrainConfig(**config), callbacks)
+    with contextlib.closing(trainer):
+        return trainer.fit()

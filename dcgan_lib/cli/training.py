@@ -23,6 +23,7 @@ from ..checkpoint import export_checkpoint, load_generator, remove_stale_tempora
 from ..data import load_dataset
 from ..device import hardware
 from ..models import MODEL_KINDS, make_pair, sample_generator
+from ..runtime import COMPILE_MODES, compile_options
 from ..train import CheckpointEvery, TrainConfig, Trainer
 from ..viz import save_grid
 from .flags import (
@@ -68,9 +69,11 @@ TRAIN_HELP = {
     "loss": "generator loss: non_saturating or saturating (minimax)",
     "seed": "random seed (data order, noise and initial weights)",
     "device": "auto (cuda, then mps, then cpu), cuda, cuda:N, cpu, mps",
-    "amp": "bf16 autocast (default: on CUDA GPUs that support bf16)",
+    "amp": "mixed precision (default: on CUDA: bf16, or fp16 with a gradient scaler on GPUs "
+    "without bf16; the CPU stays fp32)",
     "channels_last": "channels_last memory format (default: on CUDA)",
-    "compile": "wrap both models in torch.compile",
+    "compile": "wrap both models in torch.compile; optionally a mode "
+    f"({', '.join(COMPILE_MODES)}) or a backend (inductor, aot_eager, eager, ...)",
     "sample_every": "steps between fixed-noise grids (0: ten per run)",
     "n_samples": "size of the fixed noise batch",
     "log_every": "steps between host syncs of the statistics (0: 1 on CPU, 50 on GPU)",
@@ -109,6 +112,15 @@ with --resume). A diverging run (a loss or weight NaN, infinite or exploding)
 stops with a one-line reason and exit status 1, keeping the last good checkpoint."""
 
 
+def _compile_choice(text: str) -> str:
+    """``--compile MODE_OR_BACKEND``, checked where it is parsed."""
+    try:
+        compile_options(text)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
+
+
 def _flag(name: str) -> list[str]:
     return [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
 
@@ -123,7 +135,8 @@ def _add_config_flags(group, exclude=()) -> None:
         kind = hints[f.name]
         kwargs = {"default": default, "help": TRAIN_HELP[f.name]}
         if f.name == "compile":
-            kwargs.update(action="store_true", default=False)
+            kwargs.update(nargs="?", const=True, default=False, type=_compile_choice)
+            kwargs["metavar"] = "MODE_OR_BACKEND"
         elif kind in (bool, bool | None):
             kwargs["action"] = argparse.BooleanOptionalAction
         else:
@@ -275,6 +288,13 @@ def _train(args, out: Path, ckpt: Path) -> None:
     shape = tuple(getattr(data, "x", data)[0].shape)
     G, D = make_pair(args.model, shape, args.latent_dim, args.width, args.hidden, seed=args.seed)
     trainer = Trainer(G, D, data, TrainConfig(**_train_config(args)))
+    try:
+        _fit(args, out, ckpt, data, name, trainer)
+    finally:
+        trainer.close()  # the process group, if the trainer created it (torchrun)
+
+
+def _fit(args, out: Path, ckpt: Path, data, name: str, trainer: Trainer) -> None:
     if args.resume:
         trainer.resume(ckpt, dataset=name)
     meta = {

@@ -6,7 +6,7 @@ optional heavy dependencies, which are not the package's own modules).
                  student copies, reader copies for Jupyter and Colab)
     scoring      features, evaluation, style, textures  (feature extractors; scoring
                  generators, tables; style transfer and textures)
-    middle       metrics, checkpoint, train
+    middle       metrics, checkpoint, runtime, train
     leaves       device, imagefiles, emoji, toys, data, models, contracts, tracing, losses,
                  history, batches, viz, notebook
 
@@ -41,7 +41,7 @@ LAYERS = [
         "viz",
         "notebook",
     ],
-    ["metrics", "checkpoint", "train"],
+    ["metrics", "checkpoint", "runtime", "train"],
     ["features", "evaluation", "style", "textures"],
     ["checks", "classroom", "myst", "readers", "cli"],
 ]

@@ -471,6 +471,14 @@ CASES["check_total_variation_loss"] = Case(
     wrong=lambda: checks.check_total_variation_loss(_tv_horizontal_only),
     says=("direction is missing",),
 )
+CASES["check_content_loss"] = Case(
+    right=lambda: checks.check_content_loss(lambda f, t, layer: F.mse_loss(f[layer], t[layer])),
+    # always the first layer, whatever was asked for
+    wrong=lambda: checks.check_content_loss(
+        lambda f, t, layer: F.mse_loss(f["shallow"], t["shallow"])
+    ),
+    says=("used the layer 'shallow'",),
+)
 CASES["check_style_loss"] = Case(
     right=lambda: checks.check_style_loss(_style_loss),
     wrong=lambda: checks.check_style_loss(_style_loss_unweighted),
@@ -502,6 +510,19 @@ def test_gram_matrix_check_names_the_mistake(gram, says):
 def test_total_variation_check_names_the_mistake(tv, says):
     with pytest.raises(checks.CheckFailed, match=re.escape(says)):
         checks.check_total_variation_loss(tv)
+
+
+@pytest.mark.parametrize(
+    "loss, says",
+    [
+        (lambda f, t, layer: sum(F.mse_loss(f[k], t[k]) for k in f), "adds up every layer"),
+        (lambda f, t, layer: (f[layer] - t[layer]).pow(2).sum(), "take their mean"),
+        (lambda f, t, layer: (f[layer] - t[layer]).abs().mean(), "square them"),
+    ],
+)
+def test_content_loss_check_names_the_mistake(loss, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_content_loss(loss)
 
 
 @pytest.mark.parametrize(

@@ -169,3 +169,37 @@ def check_style_loss(style_loss) -> bool:
         f"style_loss: expected {want:.4g}, got {got:.4g}; compare the Gram matrices of the "
         "features (gram_matrix(features[layer])) with the targets, not the features themselves"
     )
+
+
+def check_content_loss(content_loss) -> bool:
+    """`content_loss(features, targets, layer)`: mean((features[layer] - targets[layer])^2),
+    the content term at the one layer named, for dicts of (B, C, H, W) feature maps."""
+    g = torch.Generator().manual_seed(5)
+    shapes = {"shallow": (1, 2, 8, 8), "middle": (1, 4, 4, 4), "deep": (1, 8, 2, 2)}
+    targets = {k: torch.randn(s, generator=g) for k, s in shapes.items()}
+    gaps = {"shallow": 3.0, "middle": 0.5, "deep": 2.0}  # squared: 9, 0.25, 4
+    features = {k: targets[k] + gaps[k] for k in shapes}
+    for layer in ("middle", "deep"):
+        args = ({k: v.clone() for k, v in features.items()}, targets, layer)
+        got = _tensor(_run(content_loss, *args, what="content_loss"), "content_loss(...)")
+        _expect(got.numel() == 1, f"content_loss should be one number, got {tuple(got.shape)}")
+        got, want = float(got), gaps[layer] ** 2
+        if abs(got - want) < 1e-4:
+            continue
+        wrong = {k: v**2 for k, v in gaps.items() if k != layer}
+        hints = [
+            f"it used the layer {k!r}, not {layer!r}"
+            for k, v in wrong.items()
+            if abs(got - v) < 1e-4
+        ]
+        if abs(got - sum(v**2 for v in gaps.values())) < 1e-4:
+            hints.append("it adds up every layer: the content term uses only the layer named")
+        if abs(got - want * features[layer].numel()) < 1e-3:
+            hints.append("it sums the squared differences: take their mean")
+        if abs(got - gaps[layer]) < 1e-4:
+            hints.append("it uses absolute differences: square them")
+        hint = hints[0] if hints else "compare features[layer] with targets[layer]"
+        raise CheckFailed(
+            f"content_loss at layer {layer!r}: expected {want:.4g}, got {got:.4g}; {hint}"
+        )
+    return _passed("content_loss")

@@ -22,10 +22,11 @@ from dcgan_lib import (
     Trainer,
     autocast_dtype,
     load_checkpoint,
+    train,
 )
 from dcgan_lib.batches import InMemoryBatches
 from dcgan_lib.checkpoint import CheckpointError
-from dcgan_lib.cli import build_parser
+from dcgan_lib.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,40 +145,12 @@ def run_two_ranks(tmp_path, source: str, *args, timeout=90) -> list[str]:
     return texts
 
 
-TIME_LIMIT_SCRIPT = """
-    import os, time
-    import torch, torch.distributed as dist
-    from dcgan_lib import Discriminator, Generator, Trainer, train
-
-    rank = int(os.environ["RANK"])
-    fit, step = Trainer.fit, Trainer.train_step
-    if rank == 1:  # starts its clock late and runs slower: its time limit comes later
-        Trainer.fit = lambda self, *a, **k: (time.sleep(1.0), fit(self, *a, **k))[1]
-        Trainer.train_step = lambda self: (time.sleep(0.02), step(self))[1]
-    torch.manual_seed(0)
-    G, D = Generator(16, 16, 1, 8), Discriminator(16, 1, 8)
-    data = torch.rand(256, 1, 16, 16) * 2 - 1
-    h = train(G, D, data, steps=100_000, batch_size=16, device="cpu", time_limit=2.0,
-              progress=False)
-    assert not dist.is_initialized(), "train() left the process group it created"
-    print("STOPPED", rank, h.step[-1])
-"""
-
-
-def test_ddp_time_limit_stops_every_rank_at_the_same_step(tmp_path):
-    texts = run_two_ranks(tmp_path, TIME_LIMIT_SCRIPT)
-    stops = [line.split() for text in texts for line in text.splitlines() if "STOPPED" in line]
-    assert len(stops) == 2, texts
-    assert stops[0][2] == stops[1][2] and int(stops[0][2]) > 1, stops
-
-
-RNG_SCRIPT = """
-    import sys
+DDP_SCRIPT = """
+    import sys, time
     import torch, torch.distributed as dist
     from dcgan_lib import Discriminator, Generator, TrainConfig, Trainer
 
-    dist.init_process_group("gloo")  # the caller's group: the trainers leave it alone
-    rank, path = dist.get_rank(), sys.argv[1]
+    path = sys.argv[1]
     data = torch.rand(256, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 2 - 1
     cfg = TrainConfig(steps=6, batch_size=16, device="cpu", progress=False, seed=3)
 
@@ -194,7 +167,9 @@ RNG_SCRIPT = """
     def flat(t):
         return torch.cat([p.detach().flatten() for p in [*t.G.parameters(), *t.D.parameters()]])
 
-    a = Trainer(*pair(0), data, cfg)
+    # 3. each rank's own random state through a save and a resume
+    a = Trainer(*pair(0), data, cfg)  # creates the process group (from the environment)
+    rank = dist.get_rank()
     a.fit(steps=3)
     a.save(path)
     expected = next_noise()
@@ -208,16 +183,46 @@ RNG_SCRIPT = """
     both = [torch.zeros_like(got) for _ in range(2)]
     dist.all_gather(both, got)
     assert not torch.equal(both[0], both[1]), "the two ranks draw the same noise"
-    a.close(), b.close()
-    assert dist.is_initialized(), "a trainer destroyed its caller's process group"
     print("RNG-OK", rank)
-    dist.destroy_process_group()
+
+    # 2. the time limit: rank 1 starts its clock late and runs slower, so its limit comes later
+    c = Trainer(*pair(0), data, TrainConfig(steps=100_000, batch_size=16, device="cpu",
+                                            time_limit=1.5, progress=False))
+    if rank == 1:
+        step = c.train_step
+        c.train_step = lambda: (time.sleep(0.02), step())[1]
+        time.sleep(1.0)
+    c.fit()
+    steps = [torch.zeros(1, dtype=torch.long) for _ in range(2)]
+    dist.all_gather(steps, torch.tensor([c.step]))
+    print("STOPPED", rank, *[int(s) for s in steps])
+
+    # 4. only the trainer that created the group destroys it
+    b.close(), c.close()
+    assert dist.is_initialized(), "a trainer destroyed a process group it did not create"
+    a.close()
+    assert not dist.is_initialized(), "the trainer left the process group it created"
+    print("GROUP-OK", rank)
 """
 
 
-def test_ddp_resume_restores_each_ranks_own_noise(tmp_path):
-    path = tmp_path / "ddp.pt"
-    texts = run_two_ranks(tmp_path, RNG_SCRIPT, path)
+@pytest.fixture(scope="module")
+def ddp_run(tmp_path_factory):
+    """One run of DDP_SCRIPT as two gloo processes (their start-up costs most of the time)."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    return tmp / "ddp.pt", run_two_ranks(tmp, DDP_SCRIPT, tmp / "ddp.pt")
+
+
+def test_ddp_time_limit_stops_every_rank_at_the_same_step(ddp_run):
+    _, texts = ddp_run
+    stops = [line.split() for text in texts for line in text.splitlines() if "STOPPED" in line]
+    assert len(stops) == 2, texts
+    for _, _rank, step0, step1 in stops:
+        assert step0 == step1 and int(step0) > 1, stops
+
+
+def test_ddp_resume_restores_each_ranks_own_noise(ddp_run):
+    path, texts = ddp_run
     assert all("RNG-OK" in text for text in texts), texts
     state = load_checkpoint(path)  # weights_only=True
     rng = state["rng"]
@@ -228,6 +233,21 @@ def test_ddp_resume_restores_each_ranks_own_noise(tmp_path):
     with pytest.raises(CheckpointError, match=r"2 process\(es\) and this run has 1") as e:
         one.resume(path)
     assert "\n" not in str(e.value)
+
+
+def test_ddp_close_destroys_only_a_group_the_trainer_created(ddp_run):
+    _, texts = ddp_run
+    assert all("GROUP-OK" in text for text in texts), texts
+
+
+def test_train_and_the_command_line_close_the_trainer(monkeypatch, tmp_path):
+    closed = []
+    monkeypatch.setattr(Trainer, "close", lambda self: closed.append(self))
+    train(*small_pair(), fake_images(64), steps=2, batch_size=16, progress=False)
+    assert len(closed) == 1
+    out = tmp_path / "run"
+    assert main(["train", "--dry-run", "--out", str(out), "--no-progress"]) in (0, None)
+    assert len(closed) == 2
 
 
 def test_close_leaves_no_group_alone_and_twice_is_harmless():

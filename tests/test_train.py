@@ -1,5 +1,6 @@
 """The training steps, the loop, history, exact resume, NaN handling, compile and DDP."""
 
+import importlib
 import os
 import subprocess
 import sys
@@ -218,7 +219,8 @@ DDP_SCRIPT = textwrap.dedent("""
 def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     script = tmp_path / "ddp.py"
     script.write_text(DDP_SCRIPT)
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # dcgan_lib, uninstalled
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": root}
     r = subprocess.run(
         [
             sys.executable,
@@ -237,3 +239,63 @@ def test_ddp_two_cpu_processes_with_gloo(tmp_path):
     )
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert "DDP-OK 4" in r.stdout
+
+
+# ---------------------------------------------------------------------------------------
+# The generator's step inside the trainer: D frozen, no D gradients
+
+
+def _d_grads_at_d_step(trainer):
+    """D's gradients as the discriminator step leaves them (at its ``opt_d.step()``)."""
+    seen, step = [], trainer.opt_d.step
+
+    def spy(*args, **kwargs):
+        seen[:] = [None if p.grad is None else p.grad.clone() for p in trainer.D.parameters()]
+        return step(*args, **kwargs)
+
+    trainer.opt_d.step = spy
+    return seen
+
+
+def test_trainer_generator_step_leaves_d_gradients_as_the_d_step_did():
+    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=2, batch_size=16, progress=False))
+    seen = _d_grads_at_d_step(t)
+    for _ in range(2):
+        t.train_step()
+        after = [p.grad for p in t.D.parameters()]
+        assert all(torch.equal(a, b) for a, b in zip(after, seen)), "G's step changed D's grads"
+        assert all(p.requires_grad for p in t.D.parameters())
+
+
+def test_trainer_generator_update_is_bit_identical_to_the_plain_steps():
+    cfg = TrainConfig(steps=1, batch_size=16, progress=False)
+    new = Trainer(*small_pair(), fake_images(), cfg)
+    new.train_step()
+    old = Trainer(*small_pair(), fake_images(), cfg)  # the same seeds: the same draws
+    real = old._batch(0)
+    fake = old.G(torch.randn(real.shape[0], old.latent_dim))
+    discriminator_step(old.D, old.opt_d, real, fake.detach())
+    generator_step(old.D, old.opt_g, fake)  # unfrozen: it also fills D's gradients
+    for a, b in zip(
+        [*new.G.state_dict().values(), *new.D.state_dict().values()],
+        [*old.G.state_dict().values(), *old.D.state_dict().values()],
+    ):
+        assert torch.equal(a, b)
+    assert all(torch.equal(a.grad, b.grad) for a, b in zip(new.G.parameters(), old.G.parameters()))
+    assert not all(
+        torch.equal(a.grad, b.grad) for a, b in zip(new.D.parameters(), old.D.parameters())
+    )
+
+
+def test_d_requires_grad_is_restored_when_the_generator_step_fails(monkeypatch):
+    train_module = importlib.import_module("dcgan_lib.train")  # the package's `train` is a function
+    t = Trainer(*small_pair(), fake_images(), TrainConfig(steps=1, batch_size=16, progress=False))
+
+    def broken(D, *args, **kwargs):
+        assert not any(p.requires_grad for p in t.D.parameters())  # frozen during the step
+        raise RuntimeError("out of memory")
+
+    monkeypatch.setattr(train_module, "generator_step", broken)
+    with pytest.raises(RuntimeError, match="out of memory"):
+        t.train_step()
+    assert all(p.requires_grad for p in t.D.parameters())

@@ -13,6 +13,7 @@ alt text (book/_ext/book_html.py), where it would otherwise be the image's file 
 
 from __future__ import annotations
 
+import matplotlib
 from matplotlib.figure import Figure
 
 __all__ = ["describe_figure", "glue"]
@@ -63,15 +64,41 @@ def describe_figure(fig: Figure) -> str:
 
 
 def _show_figures_described() -> None:
-    """In IPython, a figure's plain-text form becomes describe_figure's line."""
+    """In IPython, a figure's plain-text form becomes describe_figure's line.
+
+    matplotlib's inline backend, when it starts (at a cell's first figure), removes every
+    display formatter registered for Figure; so the formatter is put back after each cell,
+    before the backend's own post-execute hook displays the cell's figures."""
     try:
         from IPython import get_ipython
     except ImportError:
         return
     shell = get_ipython()
-    if shell is not None and hasattr(shell, "display_formatter"):
-        plain = shell.display_formatter.formatters["text/plain"]
-        plain.for_type(Figure, lambda fig, printer, cycle: printer.text(describe_figure(fig)))
+    if shell is None or not hasattr(shell, "display_formatter") or not hasattr(shell, "events"):
+        return
+    try:
+        backend = matplotlib.get_backend(auto_select=False)
+    except TypeError:  # matplotlib < 3.10
+        backend = matplotlib.rcParams["backend"]
+    if backend in ("inline", "module://matplotlib_inline.backend_inline"):
+        # start the inline backend now, as the first figure would: it clears Figure's formatters
+        import matplotlib_inline.backend_inline  # noqa: F401
+    plain = shell.display_formatter.formatters["text/plain"]
+
+    def describe(fig, printer, cycle):
+        printer.text(describe_figure(fig))
+
+    def register(*args, **kwargs):
+        if plain.type_printers.get(Figure) is not describe:
+            plain.for_type(Figure, describe)
+
+    register()
+    for event in ("pre_run_cell", "post_execute"):
+        if not any(
+            getattr(f, "__name__", "") == "register" and f.__module__ == __name__
+            for f in shell.events.callbacks.get(event, [])
+        ):
+            shell.events.register(event, register)
 
 
 _show_figures_described()

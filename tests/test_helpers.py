@@ -178,3 +178,24 @@ def test_manifest_writer_records_a_run(tmp_path):
     path = record_in_manifest(ckpt, entry, tmp_path)
     assert json.loads(path.read_text())["checkpoints"]["run/checkpoint.pt"] == entry
     assert load_checkpoint(ckpt)["meta"]["command"].startswith("python -m dcgan_lib")
+
+
+def test_describe_figure_says_what_a_figure_shows():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from dcgan_lib import describe_figure
+
+    fig, axes = plt.subplots(1, 2)
+    fig.suptitle("Training\ncurves")
+    axes[0].set_title("losses")
+    assert describe_figure(fig) == "Figure: Training curves: losses"
+    fig2, ax = plt.subplots()
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    assert describe_figure(fig2) == "Figure: loss against step"
+    fig3, _ = plt.subplots(2, 2)
+    assert describe_figure(fig3) == "Figure: 4 panel(s)"
+    plt.close("all")

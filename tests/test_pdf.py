@@ -32,7 +32,11 @@ def _chapter_titles() -> list[str]:
             path = ROOT / chapter["file"]
             if path.with_suffix(".ipynb").exists():
                 nb = nbformat.read(path.with_suffix(".ipynb"), as_version=4)
-                text = next(c.source for c in nb.cells if c.source.lstrip().startswith("# "))
+                text = next(
+                    c.source
+                    for c in nb.cells
+                    if c.cell_type == "markdown" and re.search(r"^# ", c.source, re.M)
+                )
             else:
                 text = path.with_suffix(".md").read_text(encoding="utf8")
             titles.append(re.search(r"^# (.+)$", text, re.M).group(1).strip())

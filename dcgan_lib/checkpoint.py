@@ -7,8 +7,14 @@ loads with ``torch.load(weights_only=True)`` (no pickled code runs):
     {"format": FORMAT,
      "generator":     {"config": {...}, "state_dict": {...}},
      "discriminator": {"config": {...}, "state_dict": {...}},
-     "opt_g": ..., "opt_d": ..., "step": int, "rng": {...}, "fixed_noise": Tensor,
-     "history": {...}, "train_config": {...}, "meta": {...}}
+     "opt_g": ..., "opt_d": ..., "step": int, "fixed_noise": Tensor,
+     "rng": {"world_size": W, "ranks": [{"torch": uint8 Tensor, "cuda": ...}, ...]},
+     "scaler": {...} (fp16 runs: the gradient scaler's numbers),
+     "history": {...}, "train_config": {...},
+     "meta": {"precision": "bf16" | "fp16" | "fp32", "world_size": W, ...}}
+
+(Files written before per-rank states hold a single ``"rng": {"torch": ..., "cuda": ...}``,
+read as one rank's.)
 
 Each model's constructor arguments travel with its weights (:func:`pack_model`), so
 ``load_generator(path)`` rebuilds a generator from the file alone. Files are written

@@ -14,6 +14,7 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
     device, notebook                the machine; glue for the book's prose
 """
 
+from .authors import AuthorsDiscriminator, AuthorsGenerator
 from .checkpoint import (
     CheckpointError,
     export_checkpoint,
@@ -75,6 +76,7 @@ from .models import (
     check_model_contract,
     count_parameters,
     dcgan_init,
+    draw_latent,
     make_pair,
     model_from_config,
     sample_generator,

@@ -295,7 +295,28 @@ def check_model_contract(model: nn.Module, role: str) -> None:
         )
 
 
-MODEL_KINDS = ("dcgan", "mlp")
+MODEL_KINDS = ("dcgan", "authors", "mlp")
+# the convolutional pairs by registered class name ("authors": dcgan_lib/authors.py)
+_CONV_PAIRS = {
+    "dcgan": ("Generator", "Discriminator"),
+    "authors": ("AuthorsGenerator", "AuthorsDiscriminator"),
+}
+
+
+def draw_latent(generator: nn.Module, n: int, device=None, rng=None) -> torch.Tensor:
+    """``n`` noise vectors for ``generator``: N(0, I), or U(-1, 1) for a generator whose
+    ``latent_distribution`` is "uniform" (the DCGAN authors' code).
+
+    ``rng``: a CPU ``torch.Generator``; without one the noise is drawn on ``device`` itself
+    from its global random state (no copy from the host each step)."""
+    shape = (n, unwrap_model(generator).latent_dim)
+    where = "cpu" if rng is not None or device is None else device
+    uniform = getattr(unwrap_model(generator), "latent_distribution", "normal") == "uniform"
+    if uniform:
+        z = torch.rand(shape, generator=rng, device=where) * 2 - 1
+    else:
+        z = torch.randn(shape, generator=rng, device=where)
+    return z.to(device) if device is not None else z
 
 
 def make_pair(
@@ -308,8 +329,9 @@ def make_pair(
 ) -> tuple[nn.Module, nn.Module]:
     """A fresh (generator, discriminator) pair, as ``python -m dcgan_lib train`` builds it.
 
-    ``model``: "dcgan" (the convolutional pair, ``width`` = ngf = ndf) or "mlp" (the fully
-    connected baseline: G's hidden sizes ``hidden``, D's the same reversed).
+    ``model``: "dcgan" (the convolutional pair, ``width`` = ngf = ndf), "authors" (the DCGAN
+    authors' 5x5 variant, dcgan_lib/authors.py) or "mlp" (the fully connected baseline: G's
+    hidden sizes ``hidden``, D's the same reversed).
     ``image_shape``: (channels, size, size), or (2,) for 2-D points (mlp only).
     ``seed``: when given, the initial weights follow it (``torch.manual_seed(seed)`` first).
     """
@@ -327,7 +349,8 @@ def make_pair(
             "use model='mlp' for 2-D points"
         )
     channels, size = shape[0], shape[1]
-    return Generator(latent_dim, size, channels, width), Discriminator(size, channels, width)
+    g_class, d_class = (_MODELS[name] for name in _CONV_PAIRS[model])
+    return g_class(latent_dim, size, channels, width), d_class(size, channels, width)
 
 
 @torch.no_grad()
@@ -345,15 +368,15 @@ def sample_generator(
 
     Eval mode (BatchNorm uses its running statistics), no gradients, in batches of
     ``batch_size``; the generator's train/eval mode is restored afterwards. The noise is
-    ``z`` when given, else ``n`` vectors drawn from N(0, I) with ``seed`` (None: the global
-    random state).
+    ``z`` when given, else ``n`` vectors drawn by :func:`draw_latent` (N(0, I), or U(-1, 1)
+    for the authors' generator) with ``seed`` (None: the global random state).
     """
     device = device or next(generator.parameters()).device
     if z is None:
         if isinstance(n, bool) or not isinstance(n, int) or n < 1:
             raise ValueError(f"n must be a positive number of samples, got {n!r}")
         g = torch.Generator().manual_seed(seed) if seed is not None else None
-        z = torch.randn(n, generator.latent_dim, generator=g)
+        z = draw_latent(generator, n, rng=g)
     was_training = generator.training
     generator.eval()
     try:

@@ -33,7 +33,7 @@ from .contracts import check_data_contract, loss_problem, stop_message, weight_p
 from .device import enable_gpu_switches
 from .history import STATS, Callback, CheckpointEvery, History, NonFiniteLossError, to_uint8
 from .losses import discriminator_loss, generator_loss
-from .models import check_model_contract, sample_generator, unwrap_model
+from .models import check_model_contract, draw_latent, sample_generator, unwrap_model
 from .runtime import frozen
 
 __all__ = [
@@ -182,7 +182,7 @@ class Trainer:
         self._batch = runtime.batches(data, cfg, self.rank, self.world, self.device, memory_format)
 
         g = torch.Generator().manual_seed(cfg.seed + 12345)
-        self.fixed_noise = torch.randn(cfg.n_samples, self.latent_dim, generator=g).to(self.device)
+        self.fixed_noise = draw_latent(self.G, cfg.n_samples, self.device, rng=g)
         self.step = 0
         self.history = History()
         self._pending: list[tuple[int, float, torch.Tensor]] = []
@@ -220,7 +220,7 @@ class Trainer:
         cfg = self.config
         for k in range(cfg.d_steps):
             real = self._batch(self.step * cfg.d_steps + k)
-            z = torch.randn(real.shape[0], self.latent_dim, device=self.device)
+            z = draw_latent(self.G, real.shape[0], self.device)  # N(0, I), or U(-1, 1)
             last = k == cfg.d_steps - 1
             with self._autocast(), contextlib.nullcontext() if last else torch.no_grad():
                 fake = self._g(z)  # the last one keeps its graph for the generator step
@@ -275,7 +275,7 @@ class Trainer:
     def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
         """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
         if z is None:
-            z = torch.randn(n or self.config.n_samples, self.latent_dim, device=self.device)
+            z = draw_latent(self.G, n or self.config.n_samples, self.device)
         return sample_generator(
             unwrap_model(self.G), z=z, device=self.device, autocast=self._autocast
         )

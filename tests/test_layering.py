@@ -7,7 +7,7 @@ optional heavy dependencies, which are not the package's own modules).
     scoring      features, evaluation, style, textures  (feature extractors; scoring
                  generators, tables; style transfer and textures)
     middle       metrics, checkpoint, runtime, train
-    leaves       device, imagefiles, emoji, toys, data, models, contracts, tracing, losses,
+    leaves       device, imagefiles, emoji, toys, data, models, authors, contracts, tracing, losses,
                  history, batches, viz, notebook
 
 A new module gets a line in LAYERS; an import against the order fails with the file, the
@@ -33,6 +33,7 @@ LAYERS = [
         "toys",
         "data",
         "models",
+        "authors",
         "contracts",
         "tracing",
         "losses",

@@ -281,6 +281,23 @@ def test_compile_accepts_true_modes_and_backends_and_names_the_rest():
         parser.parse_args(["train", "--compile", "turbo"])
 
 
+COMPILE_RUNS = os.environ.get("DCGAN_COMPILE_TESTS") == "1"
+
+
+@pytest.mark.skipif(
+    not COMPILE_RUNS,
+    reason="inductor builds C++ kernels even for a tiny model: about 50 s on a 2-core CPU "
+    "(over this file's budget); set DCGAN_COMPILE_TESTS=1 to run it",
+)
+@pytest.mark.parametrize("mode", ["default", "reduce-overhead"])
+def test_compile_modes_train(mode):
+    if mode == "reduce-overhead" and not torch.cuda.is_available():
+        pytest.skip("CUDA graphs need a CUDA GPU")
+    cfg = TrainConfig(steps=3, batch_size=16, compile=mode, progress=False)
+    h = Trainer(*small_pair(), fake_images(64), cfg).fit()
+    assert len(h) == 3 and all(torch.isfinite(torch.tensor(h.loss_d + h.loss_g)))
+
+
 def test_fused_adam_on_cuda_only():
     assert runtime.adam_options("cuda") == {"fused": True}
     assert runtime.adam_options("cpu") == {}

@@ -25,7 +25,7 @@ from dcgan_lib import (
     train,
 )
 from dcgan_lib.batches import InMemoryBatches
-from dcgan_lib.checkpoint import CheckpointError
+from dcgan_lib.checkpoint import FORMAT, CheckpointError
 from dcgan_lib.cli import build_parser, main
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -371,3 +371,18 @@ def test_cpu_default_is_fp32_and_recorded(tmp_path):
     meta = load_checkpoint(tmp_path / "c.pt")["meta"]
     assert (meta["precision"], meta["fused_adam"], meta["world_size"]) == ("fp32", False, 1)
     assert "scaler" not in load_checkpoint(tmp_path / "c.pt")
+
+
+def test_a_checkpoint_with_the_older_single_rng_state_still_resumes(tmp_path):
+    data = fake_images()
+    cfg = TrainConfig(steps=4, batch_size=32, progress=False, seed=3)
+    full = Trainer(*small_pair(), data, cfg)
+    full.fit()
+    first = Trainer(*small_pair(), data, cfg)
+    first.fit(steps=2)
+    state = first.state_dict()
+    state["rng"] = state["rng"]["ranks"][0]  # {"torch": ...}: how files were written before
+    torch.save({"format": FORMAT, **state}, tmp_path / "old.pt")
+    second = Trainer(*small_pair(7), data, cfg).resume(tmp_path / "old.pt")
+    second.fit()
+    assert all(torch.equal(x, y) for x, y in zip(weights(full), weights(second)))

@@ -262,9 +262,8 @@ def wrap_models(G: nn.Module, D: nn.Module, world: int, device, options: dict | 
         g, d = DDP(G, device_ids=ids), DDP(D, device_ids=ids)
     if options is None:
         return g, d, D
-    g, d_for_g = torch.compile(g, **options), torch.compile(D, **options) if world > 1 else None
-    d = torch.compile(d, **options)
-    d_for_g = d_for_g or d  # one process: the same compiled D for both steps
+    g, d = torch.compile(g, **options), torch.compile(d, **options)
+    d_for_g = torch.compile(D, **options) if world > 1 else d  # alone: one compiled D for both
     if options.get("mode") == "reduce-overhead":
         g, d = _FreshOutputs(g, True), _FreshOutputs(d, False)
         d_for_g = _FreshOutputs(d_for_g, False)

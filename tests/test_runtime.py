@@ -197,8 +197,15 @@ DDP_SCRIPT = """
     dist.all_gather(steps, torch.tensor([c.step]))
     print("STOPPED", rank, *[int(s) for s in steps])
 
+    # 5. compiled under DDP: D for G's step is compiled apart from the DDP-wrapped one
+    d = Trainer(*pair(0), data, TrainConfig(steps=2, batch_size=16, device="cpu",
+                                            compile="aot_eager", progress=False))
+    d.fit()
+    assert d._d_for_g is not d._d and len(d.history) == 2
+    print("COMPILED-OK", rank)
+
     # 4. only the trainer that created the group destroys it
-    b.close(), c.close()
+    b.close(), c.close(), d.close()
     assert dist.is_initialized(), "a trainer destroyed a process group it did not create"
     a.close()
     assert not dist.is_initialized(), "the trainer left the process group it created"
@@ -238,6 +245,11 @@ def test_ddp_resume_restores_each_ranks_own_noise(ddp_run):
 def test_ddp_close_destroys_only_a_group_the_trainer_created(ddp_run):
     _, texts = ddp_run
     assert all("GROUP-OK" in text for text in texts), texts
+
+
+def test_ddp_compiled_models_train(ddp_run):
+    _, texts = ddp_run
+    assert all("COMPILED-OK" in text for text in texts), texts
 
 
 def test_train_and_the_command_line_close_the_trainer(monkeypatch, tmp_path):

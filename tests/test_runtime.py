@@ -204,8 +204,19 @@ DDP_SCRIPT = """
     assert d._d_for_g is not d._d and len(d.history) == 2
     print("COMPILED-OK", rank)
 
+    # 6. fp16 with the gradient scaler under DDP: the replicas stay equal
+    e = Trainer(*pair(rank), data, TrainConfig(steps=3, batch_size=16, device="cpu",
+                                               progress=False))
+    e._set_precision("fp16")
+    e.fit()
+    replicas = [torch.zeros_like(flat(e)) for _ in range(2)]
+    dist.all_gather(replicas, flat(e))
+    assert torch.equal(replicas[0], replicas[1]), "fp16 replicas diverged"
+    assert e.scaler.state_dict()["_growth_tracker"] == 6
+    print("FP16-OK", rank)
+
     # 4. only the trainer that created the group destroys it
-    b.close(), c.close(), d.close()
+    b.close(), c.close(), d.close(), e.close()
     assert dist.is_initialized(), "a trainer destroyed a process group it did not create"
     a.close()
     assert not dist.is_initialized(), "the trainer left the process group it created"
@@ -250,6 +261,11 @@ def test_ddp_close_destroys_only_a_group_the_trainer_created(ddp_run):
 def test_ddp_compiled_models_train(ddp_run):
     _, texts = ddp_run
     assert all("COMPILED-OK" in text for text in texts), texts
+
+
+def test_ddp_fp16_with_the_scaler_keeps_the_replicas_equal(ddp_run):
+    _, texts = ddp_run
+    assert all("FP16-OK" in text for text in texts), texts
 
 
 def test_train_and_the_command_line_close_the_trainer(monkeypatch, tmp_path):

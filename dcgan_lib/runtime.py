@@ -14,8 +14,9 @@
   gradient scaler (``torch.amp.GradScaler``) through the book's unchanged step functions;
 * :func:`compile_options` -- ``TrainConfig.compile`` (True, a backend or a mode) as
   ``torch.compile``'s arguments; :func:`wrap_models` applies them and DDP;
-* :func:`batches` -- the batch source of a run (:mod:`.batches`), the data moved to the
-  training device unless they are a tensor of ``RESIDENT_LIMIT`` bytes or more;
+* :func:`batches` -- the batch source of a run (:mod:`.batches`): a tensor of
+  ``RESIDENT_LIMIT`` bytes or more stays off a GPU (each batch is copied over), a smaller
+  one moves to the training device once;
 * :func:`adam_options` -- fused Adam on CUDA; :func:`frozen` -- parameters that take no
   gradient for a while (D during the generator's step).
 """

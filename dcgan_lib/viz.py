@@ -131,9 +131,12 @@ def animate_samples(history, nrow: int | None = None, interval: int = 400):
     anim = animation.FuncAnimation(
         fig, frame, frames=len(history.samples), interval=interval, blit=False
     )
-    html = HTML(_offline_jshtml(anim.to_jshtml(default_mode="once")))
+    steps = history.sample_steps
+    alt = f"Animation: the fixed-noise samples from step {steps[0]} to step {steps[-1]}"
+    html = _offline_jshtml(anim.to_jshtml(default_mode="once"))
+    html = re.sub(r'<img id="(_anim_img\w+)"', rf'<img id="\1" alt="{alt}"', html)  # described
     plt.close(fig)
-    return html
+    return HTML(html)
 
 
 # matplotlib's player draws its buttons with Font Awesome icons fetched from a CDN; the

@@ -215,7 +215,8 @@ return {
       .slice(0, 120)),
   // a cell's figure is described by its alt text (its titles), not named by its file
   bad_alt: [...document.querySelectorAll('.cell_output img')]
-    .filter(i => !i.alt || /\.(png|svg|jpe?g)$/i.test(i.alt) || i.alt.includes('/'))
+    .filter(i => !i.alt || /^data:|_images\/|jupyter_execute/.test(i.alt)
+      || /^[\w.\/-]+\.(png|svg|jpe?g|gif)$/i.test(i.alt))
     .map(i => i.alt || i.src),
   // "Exercise 6.2" in chapter 6: the titles of its exercises, in order
   exercises: [...document.querySelectorAll('.exercise > .admonition-title')]

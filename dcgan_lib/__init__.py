@@ -8,6 +8,7 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
 
     cli, classroom, checks          the command line; student copies; graded checks
     evaluation, features            scoring generators, results tables; feature extractors
+    probe                           the discriminator's features and the linear probe on them
     style, textures                 style transfer and texture synthesis; their fast networks
     train, checkpoint, metrics      the trainer; checkpoints and the manifest; the metrics' maths
     models, losses, data, viz,      networks, losses, datasets, pictures and tables,
@@ -82,6 +83,16 @@ from .models import (
     sample_generator,
 )
 from .notebook import describe_figure, glue
+from .probe import (
+    DiscriminatorClassifier,
+    balanced_subset,
+    discriminator_features,
+    hidden_maps,
+    linear_probe,
+    pool_to_grid,
+    receptive_field,
+    top_patches,
+)
 from .style import (
     FeatureNetwork,
     Synthesis,

@@ -229,22 +229,26 @@ def load_generator(path, map_location="cpu") -> torch.nn.Module:
     return load_model(path, "generator", map_location)
 
 
-def export_checkpoint(src, dst, generator_only: bool = False, half: bool = False) -> Path:
+def export_checkpoint(
+    src, dst, generator_only: bool = False, half: bool = False, discriminator_only: bool = False
+) -> Path:
     """Write a small copy of ``src`` for shipping: no optimizer or RNG state (it can be
-    sampled and evaluated, not resumed). ``generator_only`` also drops the discriminator
-    and the sample grids; ``half`` stores the weights in float16 (loading casts back).
-    Refuses to write over ``src`` itself."""
+    sampled and evaluated, not resumed). ``generator_only`` (``discriminator_only``) also drops
+    the discriminator (the generator) and the sample grids; ``half`` stores the weights in
+    float16 (loading casts back). Refuses to write over ``src`` itself."""
+    if generator_only and discriminator_only:
+        raise ValueError("keep the generator only or the discriminator only, not both")
     if Path(dst).resolve() == Path(src).resolve():
         raise CheckpointError(
             f"export would write over its own source {src} (losing what the copy leaves out); "
             "choose another --out"
         )
     state = load_checkpoint(src)
-    keep = ("generator", "step", "elapsed", "fixed_noise", "history", "train_config", "meta")
-    if not generator_only:
-        keep += ("discriminator",)
+    keep = ("step", "elapsed", "fixed_noise", "history", "train_config", "meta")
+    keep += () if discriminator_only else ("generator",)
+    keep += () if generator_only else ("discriminator",)
     out = {k: state[k] for k in keep if k in state}
-    if generator_only and "history" in out:
+    if (generator_only or discriminator_only) and "history" in out:
         out["history"] = {**out["history"], "samples": [], "sample_steps": []}
     if half:
         for which in ("generator", "discriminator"):

@@ -17,6 +17,7 @@ Every score reports the extractor's ``name``.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import time
@@ -132,21 +133,30 @@ def train_classifier(
     limit: int | None = None,
     width: int = 16,
     progress: bool = True,
+    indices=None,
+    model: nn.Module | None = None,
 ) -> tuple[Classifier, dict]:
     """Train a ``Classifier`` on a labelled dataset's train split; returns it (eval mode) and a
     record ``{"test_accuracy", "epochs", "steps", "wall_time_s", ...}`` measured on the test split.
 
-    Adam with the learning rate decayed linearly to zero; no augmentation.
+    Adam with the learning rate decayed linearly to zero; no augmentation. ``indices``: train
+    on these examples of the train split only (a labelled subset). ``model``: train this
+    network (images -> class logits) instead of a fresh ``Classifier`` (seed it yourself).
     """
     device = resolve_device(device)
     train_set = load_dataset(dataset, image_size, "train", data_dir=data_dir, limit=limit)
+    if indices is not None:
+        idx = torch.as_tensor(indices, dtype=torch.long).flatten()
+        if not len(idx) or int(idx.min()) < 0 or int(idx.max()) >= len(train_set):
+            raise ValueError(f"indices must be positions in the {len(train_set)} training images")
+        train_set = dataclasses.replace(train_set, x=train_set.x[idx], y=train_set.y[idx])
     test_set = load_dataset(dataset, image_size, "test", data_dir=data_dir)
     if train_set.y is None or not torch.is_tensor(train_set.x) or train_set.x.dim() != 4:
         raise ValueError(f"{dataset!r} has no labelled images to train a classifier on")
     c, size = train_set.x.shape[1], train_set.x.shape[-1]
     torch.manual_seed(seed)
     n_classes = len(train_set.class_names or range(int(train_set.y.max()) + 1))
-    model = Classifier(size, c, n_classes, width).to(device)
+    model = (model if model is not None else Classifier(size, c, n_classes, width)).to(device)
     steps_per_epoch = math.ceil(len(train_set) / batch_size)
     total = epochs * steps_per_epoch
     opt = torch.optim.Adam(model.parameters(), lr=lr)

@@ -401,6 +401,96 @@ CASES["check_parameters_by_layer_type"] = Case(
 )
 
 
+# -- The discriminator as a feature learner (notebooks/11_discriminator_features) ---------
+
+
+def _pool(maps, grid, pool=F.adaptive_max_pool2d):
+    return torch.cat([pool(m, grid).flatten(1) for m in maps], dim=1)
+
+
+def _subset(labels, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    classes = torch.unique(labels)
+    per_class = n // len(classes)
+    picks = []
+    for c in classes:
+        members = torch.nonzero(labels == c).flatten()
+        picks.append(members[torch.randperm(len(members), generator=g)[:per_class]])
+    return torch.cat(picks)
+
+
+CASES["check_pool_to_grid"] = Case(
+    right=lambda: checks.check_pool_to_grid(_pool),
+    wrong=lambda: checks.check_pool_to_grid(
+        lambda maps, grid: _pool(maps, grid, F.adaptive_avg_pool2d)
+    ),
+    says=("average pooling",),
+)
+CASES["check_balanced_subset"] = Case(
+    right=lambda: checks.check_balanced_subset(_subset),
+    # n at random from the whole set: the classes come in their own proportions
+    wrong=lambda: checks.check_balanced_subset(
+        lambda labels, n, seed: torch.randperm(
+            len(labels), generator=torch.Generator().manual_seed(seed)
+        )[:n]
+    ),
+    says=("of each",),
+)
+
+
+@pytest.mark.parametrize(
+    "pool, says",
+    [
+        (lambda maps, grid: _pool(maps[:-1], grid), "layer 2"),
+        (lambda maps, grid: _pool(maps[1:], grid), "layer 0"),
+        (lambda maps, grid: _pool(maps, 4), "4x4 grid, not the 2x2"),
+        (lambda maps, grid: _pool(maps, 1), "one value per channel"),
+        (lambda maps, grid: torch.cat([m.flatten(1) for m in maps], 1), "without pooling"),
+        (lambda maps, grid: _pool(maps[::-1], grid), "last to first"),
+        (
+            lambda maps, grid: torch.cat(
+                [F.adaptive_max_pool2d(m, grid).permute(0, 2, 3, 1).flatten(1) for m in maps], 1
+            ),
+            "(row, column, channel)",
+        ),
+        (lambda maps, grid: torch.cat([F.adaptive_max_pool2d(m, grid) for m in maps], 1), "(B, d)"),
+    ],
+)
+def test_pool_to_grid_check_names_the_mistake(pool, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_pool_to_grid(pool)
+
+
+def _subset_with_replacement(labels, n, seed):
+    g = torch.Generator().manual_seed(seed)
+    classes = torch.unique(labels)
+    picks = []
+    for c in classes:
+        members = torch.nonzero(labels == c).flatten()
+        picks.append(members[torch.randint(len(members), (n // len(classes),), generator=g)])
+    return torch.cat(picks)
+
+
+@pytest.mark.parametrize(
+    "subset, says",
+    [
+        (_subset_with_replacement, "without replacement"),
+        (lambda labels, n, seed: _subset(labels, n, 0), "the seed must decide"),
+        (lambda labels, n, seed: _subset(labels, n, int(torch.randint(99, ()))), "same seed"),
+        (
+            lambda labels, n, seed: torch.cat(
+                [torch.nonzero(labels == c).flatten()[: n // 5] for c in range(5)]
+            ),
+            "at random",
+        ),
+        (lambda labels, n, seed: _subset(labels, n, seed)[:-1], "20 indices"),
+    ],
+)
+def test_balanced_subset_check_names_the_mistake(subset, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_balanced_subset(subset)
+
+
 # -- Neural style transfer and textures (notebooks/12_style_transfer) --------------------
 
 

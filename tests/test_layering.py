@@ -5,7 +5,8 @@ optional heavy dependencies, which are not the package's own modules).
     top          cli, checks, classroom, myst, readers  (the command line, graded checks,
                  student copies, reader copies for Jupyter and Colab)
     scoring      features, evaluation, style, textures  (feature extractors; scoring
-                 generators, tables; style transfer and textures)
+                 generators, tables; style transfer and textures); probe (the
+                 discriminator's features)
     middle       metrics, checkpoint, runtime, train
     leaves       device, imagefiles, emoji, toys, data, models, authors, contracts, tracing, losses,
                  history, batches, viz, notebook
@@ -43,7 +44,7 @@ LAYERS = [
         "notebook",
     ],
     ["metrics", "checkpoint", "runtime", "train"],
-    ["features", "evaluation", "style", "textures"],
+    ["features", "probe", "evaluation", "style", "textures"],
     ["checks", "classroom", "myst", "readers", "cli"],
 ]
 RANK = {name: (layer, i) for layer, names in enumerate(LAYERS) for i, name in enumerate(names)}

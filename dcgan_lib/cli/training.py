@@ -373,6 +373,12 @@ def add_export(sub) -> None:
         action="store_true",
         help="keep only the generator (and the loss history without sample grids)",
     )
+    p.add_argument(
+        "--discriminator_only",
+        "--discriminator-only",
+        action="store_true",
+        help="keep only the discriminator (and the loss history without sample grids)",
+    )
     p.add_argument("--half", action="store_true", help="store weights in float16")
     p.add_argument(
         "--overwrite",
@@ -388,5 +394,7 @@ def cmd_export(args) -> None:
             "(no optimizer state), so writing over its source would lose that: choose another --out"
         )
     check_output_file(args.out, "--out", "checkpoint", args.overwrite)
-    path = export_checkpoint(args.checkpoint, args.out, args.generator_only, args.half)
+    path = export_checkpoint(
+        args.checkpoint, args.out, args.generator_only, args.half, args.discriminator_only
+    )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

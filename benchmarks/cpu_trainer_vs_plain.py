@@ -11,9 +11,9 @@ Fashion-MNIST, batch 64, Adam 2e-4 / 0.5) on the same machine in one run:
 
     python benchmarks/cpu_trainer_vs_plain.py --steps 200 --repeats 3 --seconds 120
 
-The plain loop keeps pytorch/examples' structure: a DataLoader over the images, a
-Sigmoid discriminator with BCELoss, D updated on a real then a fake batch, G on the same
-fakes, no history, no progress bar.
+The plain loop (benchmarks/plain_loop.py) keeps pytorch/examples' structure: a DataLoader
+over the images, a Sigmoid discriminator with BCELoss, D updated on a real then a fake
+batch, G on the same fakes, no history, no progress bar.
 """
 
 from __future__ import annotations
@@ -22,47 +22,9 @@ import argparse
 import time
 
 import torch
-from torch import nn
+from plain_loop import plain_loop
 
 from dcgan_lib import Discriminator, Generator, TrainConfig, Trainer, load_dataset
-
-
-def plain_loop(data: torch.Tensor, steps: int | None, seconds: float | None, seed: int):
-    torch.manual_seed(seed)
-    netG, netD = Generator(100, 32, 1, 32), nn.Sequential(Discriminator(32, 1, 32), nn.Sigmoid())
-    criterion = nn.BCELoss()
-    optD = torch.optim.Adam(netD.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    optG = torch.optim.Adam(netG.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    loader = torch.utils.data.DataLoader(
-        torch.utils.data.TensorDataset(data), batch_size=64, shuffle=True, drop_last=True
-    )
-    step, t0 = 0, time.perf_counter()
-    while True:
-        for (real,) in loader:
-            b = real.size(0)
-            # (1) Update D network: maximize log(D(x)) + log(1 - D(G(z)))
-            netD.zero_grad()
-            label = torch.full((b,), 1.0)
-            errD_real = criterion(netD(real).view(-1), label)
-            errD_real.backward()
-            noise = torch.randn(b, 100, 1, 1)
-            fake = netG(noise)
-            label.fill_(0.0)
-            errD_fake = criterion(netD(fake.detach()).view(-1), label)
-            errD_fake.backward()
-            optD.step()
-            # (2) Update G network: maximize log(D(G(z)))
-            netG.zero_grad()
-            label.fill_(1.0)
-            errG = criterion(netD(fake).view(-1), label)
-            errG.backward()
-            optG.step()
-            step += 1
-            elapsed = time.perf_counter() - t0
-            if (steps is not None and step >= steps) or (
-                seconds is not None and elapsed >= seconds
-            ):
-                return netG, step, elapsed
 
 
 def library_loop(data, steps, seconds, seed):

@@ -7,6 +7,8 @@
   :func:`autocast_dtype` turns that into the mixed-precision policy (by default bf16 on
   GPUs that support it, fp16 on older CUDA GPUs, fp32 elsewhere);
 * :func:`enable_gpu_switches` sets the global CUDA switches (TF32, cuDNN autotuning);
+* :func:`dense_peak_flops` is a GPU's dense (no sparsity) peak from its datasheet, the
+  yardstick of the throughput benchmark's "fraction of peak";
 * :func:`network_available` says whether a host answers (downloads are tried only then);
 * :func:`init_distributed` joins the process group ``torchrun`` sets up (NCCL on GPUs,
   gloo on CPUs) and picks this process's device.
@@ -34,6 +36,7 @@ __all__ = [
     "supports_tf32",
     "autocast_dtype",
     "enable_gpu_switches",
+    "dense_peak_flops",
     "init_distributed",
     "network_available",
     "process_alive",
@@ -151,6 +154,37 @@ def enable_gpu_switches(device) -> None:
     torch.backends.cuda.matmul.allow_tf32 = True
     torch.backends.cudnn.allow_tf32 = True
     torch.backends.cudnn.benchmark = True
+
+
+# Dense peaks (FLOP/s, without the 2:4 sparsity NVIDIA's headline numbers assume), from
+# NVIDIA's datasheets: (name fragment, {precision: peak}); "fp32" is TF32 tensor-core math on
+# GPUs that have it (the trainer turns TF32 on), else plain fp32. First match wins.
+DENSE_PEAKS = [
+    ("H200", {"bf16": 989e12, "fp16": 989e12, "fp32": 494e12}),  # SXM: the H100 SXM's
+    ("H100 PCIe", {"bf16": 756e12, "fp16": 756e12, "fp32": 378e12}),
+    ("H100 NVL", {"bf16": 835e12, "fp16": 835e12, "fp32": 417e12}),
+    ("H100", {"bf16": 989e12, "fp16": 989e12, "fp32": 494e12}),  # SXM5
+    ("A100", {"bf16": 312e12, "fp16": 312e12, "fp32": 156e12}),
+    ("L4", {"bf16": 121e12, "fp16": 121e12, "fp32": 60e12}),
+    ("T4", {"fp16": 65e12, "fp32": 8.1e12}),  # no bf16; no TF32
+    ("V100", {"fp16": 125e12, "fp32": 15.7e12}),  # no bf16; no TF32
+]
+
+
+def dense_peak_flops(device, precision: str) -> float | None:
+    """The dense peak of ``device`` in FLOP/s for "bf16", "fp16" or "fp32" (TF32 where the
+    GPU has it), from :data:`DENSE_PEAKS`; None for CPUs and unlisted GPUs: no number is
+    guessed."""
+    if precision not in ("bf16", "fp16", "fp32"):
+        raise ValueError(f"precision must be 'bf16', 'fp16' or 'fp32', got {precision!r}")
+    device = torch.device(device)
+    if device.type != "cuda":
+        return None
+    name = torch.cuda.get_device_name(device)
+    for fragment, peaks in DENSE_PEAKS:
+        if fragment in name:
+            return peaks.get(precision)
+    return None
 
 
 def init_distributed(device="auto") -> tuple[int, int, torch.device]:

@@ -3,7 +3,9 @@
 :func:`trace_layers` runs one batch through a model with forward hooks on its leaf layers
 and returns a :class:`LayerTrace` per layer, in the order they ran; :func:`trace_stages`
 groups them in stages, one per convolution (or linear layer) with the layers after it:
-the rows of the architecture tables in Part II. Nothing here imports the rest of dcgan_lib.
+the rows of the architecture tables in Part II. :func:`count_flops` counts the
+floating-point operations of any call, backward passes included (the throughput
+benchmark's FLOPs per training step). Nothing here imports the rest of dcgan_lib.
 """
 
 from __future__ import annotations
@@ -12,8 +14,9 @@ from dataclasses import dataclass
 
 import torch
 from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
 
-__all__ = ["LayerTrace", "trace_layers", "trace_stages"]
+__all__ = ["LayerTrace", "trace_layers", "trace_stages", "count_flops"]
 
 
 @dataclass
@@ -89,3 +92,14 @@ def trace_stages(model: nn.Module, x: torch.Tensor) -> list[dict]:
         stage["parameters"] += row.parameters
         stage["multiply_adds"] += row.multiply_adds
     return stages
+
+
+def count_flops(fn, *args, **kwargs) -> int:
+    """Floating-point operations of ``fn(*args, **kwargs)``, counted by PyTorch's
+    ``FlopCounterMode`` from the shapes of every matrix product and convolution it runs,
+    forward and backward (a multiply-add is 2 FLOPs; element-wise work such as BatchNorm,
+    activations and the optimizer's update is not counted: it is a few percent here)."""
+    counter = FlopCounterMode(display=False)
+    with counter:
+        fn(*args, **kwargs)
+    return int(counter.get_total_flops())

@@ -45,6 +45,7 @@ from .features import (
     load_classifier,
     train_classifier,
 )
+from .history import UpdateSizes
 from .losses import (
     GaussianGame,
     discriminator_loss,
@@ -52,6 +53,7 @@ from .losses import (
     generator_loss,
     generator_loss_nonsaturating,
     generator_loss_saturating,
+    generator_objective,
     value_function,
 )
 from .metrics import (

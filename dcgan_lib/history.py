@@ -1,6 +1,7 @@
 """What a training run records and who hears of it: its :class:`History` (losses, D(x),
 D(G(z)), gradient norms and sample grids of one fixed noise batch, step by step) and the
-:class:`Callback` hooks the trainer calls, among them :class:`CheckpointEvery`.
+:class:`Callback` hooks the trainer calls, among them :class:`CheckpointEvery` and
+:class:`UpdateSizes` (how far each optimiser step moved the weights).
 
 At run time nothing here imports the rest of dcgan_lib: callbacks receive the trainer as
 an argument.
@@ -16,7 +17,15 @@ import torch
 if TYPE_CHECKING:  # only type checkers run this import, so it makes no import cycle
     from .train import Trainer
 
-__all__ = ["STATS", "History", "NonFiniteLossError", "Callback", "CheckpointEvery", "to_uint8"]
+__all__ = [
+    "STATS",
+    "History",
+    "NonFiniteLossError",
+    "Callback",
+    "CheckpointEvery",
+    "UpdateSizes",
+    "to_uint8",
+]
 
 STATS = ("loss_d", "loss_g", "d_real", "d_fake", "grad_norm_d", "grad_norm_g")
 
@@ -91,3 +100,28 @@ class CheckpointEvery(Callback):
 
     def on_train_end(self, trainer):
         trainer.save(self.path, **self.meta, wall_time_s=trainer.elapsed)
+
+
+def _flat_parameters(model: torch.nn.Module) -> torch.Tensor:
+    return torch.cat([p.detach().reshape(-1).float().cpu() for p in model.parameters()])
+
+
+class UpdateSizes(Callback):
+    """How far each training step moved the weights: ``g[t]`` and ``d[t]`` are
+    ||theta_after - theta_before|| over all parameters of G and of D for step t + 1 (D's
+    ``d_steps`` updates together). These are the optimiser's actual steps: Adam divides each
+    gradient by its own running size, so they follow the gradient norms only loosely.
+
+    Give it the two models before training starts (it copies their weights then).
+    """
+
+    def __init__(self, generator: torch.nn.Module, discriminator: torch.nn.Module):
+        self.g: list[float] = []
+        self.d: list[float] = []
+        self._last = {"g": _flat_parameters(generator), "d": _flat_parameters(discriminator)}
+
+    def on_step_end(self, trainer):
+        for name, model, sizes in (("g", trainer.G, self.g), ("d", trainer.D, self.d)):
+            now = _flat_parameters(model)
+            sizes.append(float(torch.linalg.vector_norm(now - self._last[name])))
+            self._last[name] = now

@@ -15,7 +15,10 @@ are safe under autocast (Sigmoid + BCELoss is refused there).
   i.e. minimise -E_z[log D(G(z))]; same fixed point, strong gradients early on.
 * ``gaussian_game``: the game in one dimension with Gaussian p_data and p_g, integrated
   numerically: the optimal discriminator D*, C(G) = max_D V(D, G) and JSD(p_data || p_g),
-  which the theory chapter plots (Theorem 1: C(G) = -log 4 + 2 JSD).
+  which the theory chapter plots (Theorem 1: C(G) = -log 4 + 2 JSD), and KL(p_g || p_data);
+  ``generator_objective``: a generator loss against the D* of one game, held fixed, for
+  another p_g (its derivative is what a generator step follows; Arjovsky & Bottou 2017,
+  Theorem 2.5: for the non-saturating loss, the gradient of KL(p_g || p_data) - 2 JSD).
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ __all__ = [
     "value_function",
     "GaussianGame",
     "gaussian_game",
+    "generator_objective",
 ]
 
 
@@ -94,6 +98,7 @@ class GaussianGame:
     log_d_star: np.ndarray  # log D*(x), D* = p_data / (p_data + p_g)
     c_of_g: float  # C(G) = max_D V(D, G) = V(D*, G)
     jsd: float  # JSD(p_data || p_g), from its definition (mean KL to the mixture)
+    kl_g_data: float  # KL(p_g || p_data), the "reverse" KL, from its definition
 
     @property
     def d_star(self) -> np.ndarray:
@@ -127,6 +132,7 @@ def gaussian_game(
     log_m = log_sum - math.log(2)  # the mixture M = (p_data + p_g) / 2
     kl_data = np.sum(np.exp(log_pd) * (log_pd - log_m)) * dx
     kl_g = np.sum(np.exp(log_pg) * (log_pg - log_m)) * dx
+    kl_g_data = np.sum(np.exp(log_pg) * (log_pg - log_pd)) * dx
     return GaussianGame(
         mu,
         sigma,
@@ -138,4 +144,29 @@ def gaussian_game(
         log_d,
         c_of_g,
         float((kl_data + kl_g) / 2),
+        float(kl_g_data),
     )
+
+
+def generator_objective(
+    game: GaussianGame, mu: float, sigma: float, kind: str = "non_saturating"
+) -> float:
+    """A generator loss for p_g = N(mu, sigma^2) against the D* of ``game``, held fixed.
+
+    ``kind="saturating"``: E_{p_g}[log(1 - D*(x))], the generator's part of V;
+    ``"non_saturating"``: E_{p_g}[-log D*(x)]. D* is that of ``game``'s own generator, so
+    the derivative in mu or sigma at (game.mu, game.sigma) is the gradient a generator step
+    follows when its discriminator is optimal. Integrated on ``game``'s grid: keep (mu, sigma)
+    near the game's own.
+    """
+    if kind not in GENERATOR_LOSSES:
+        raise ValueError(
+            f"unknown generator loss {kind!r}; choose one of: {', '.join(GENERATOR_LOSSES)}"
+        )
+    if not sigma > 0:
+        raise ValueError(f"sigma must be positive, got {sigma}")
+    log_d = game.log_d_star
+    log_1md = game.log_p_g - np.logaddexp(game.log_p_data, game.log_p_g)  # log(1 - D*(x))
+    per_point = -log_d if kind == "non_saturating" else log_1md
+    dx = game.x[1] - game.x[0]
+    return float(np.sum(np.exp(_gaussian_logpdf(game.x, mu, sigma)) * per_point) * dx)

@@ -15,6 +15,7 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
     device, notebook                the machine; glue for the book's prose
 """
 
+from .ablations import InputBatchNormDiscriminator, OutputBatchNormGenerator, make_ablation_pair
 from .authors import AuthorsDiscriminator, AuthorsGenerator
 from .checkpoint import (
     CheckpointError,
@@ -68,6 +69,7 @@ from .metrics import (
     nearest_neighbours,
     pixel_spread,
     precision_recall,
+    roughness,
     toy_mode_coverage,
 )
 from .models import (

@@ -23,6 +23,7 @@ from scipy import linalg
 __all__ = [
     "toy_mode_coverage",
     "pixel_spread",
+    "roughness",
     "frechet_distance",
     "gaussian_stats",
     "fid_from_features",
@@ -79,6 +80,18 @@ def pixel_spread(images) -> float:
     if len(x) < 2:
         raise ValueError(f"pixel_spread needs at least 2 images, got {len(x)}")
     return float(x.std(dim=0).mean())
+
+
+def roughness(images) -> float:
+    """How speckled a batch of images (n, C, H, W) is: the mean absolute difference between
+    horizontally and vertically neighbouring pixels, the two directions averaged. Small for
+    images that are smooth between their edges, large for noisy ones."""
+    x = torch.as_tensor(images).detach().float()
+    if x.dim() != 4 or min(x.shape[-2:]) < 2:
+        raise ValueError(f"roughness needs images of shape (n, C, H, W), got {tuple(x.shape)}")
+    across = (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
+    down = (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
+    return float((across + down) / 2)
 
 
 # -- Frechet distance ---------------------------------------------------------------------

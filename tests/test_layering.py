@@ -8,8 +8,8 @@ optional heavy dependencies, which are not the package's own modules).
                  generators, tables; style transfer and textures); probe (the
                  discriminator's features)
     middle       metrics, checkpoint, runtime, train
-    leaves       device, imagefiles, emoji, toys, data, models, authors, contracts, tracing, losses,
-                 history, batches, viz, notebook
+    leaves       device, imagefiles, emoji, toys, data, models, authors, ablations, contracts,
+                 tracing, losses, history, batches, viz, notebook
 
 A new module gets a line in LAYERS; an import against the order fails with the file, the
 line and the rule it breaks. Imports under `if TYPE_CHECKING:` never run and are not
@@ -35,6 +35,7 @@ LAYERS = [
         "data",
         "models",
         "authors",
+        "ablations",
         "contracts",
         "tracing",
         "losses",

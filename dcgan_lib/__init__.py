@@ -8,6 +8,8 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
 
     cli, classroom, checks          the command line; student copies; graded checks
     evaluation, features            scoring generators, results tables; feature extractors
+    latent, latent_maps, latent_view the latent space: interpolation, walks, arithmetic;
+                                    feature maps dropped; its pictures and explorer
     probe                           the discriminator's features and the linear probe on them
     style, textures                 style transfer and texture synthesis; their fast networks
     train, checkpoint, metrics      the trainer; checkpoints and the manifest; the metrics' maths
@@ -56,6 +58,30 @@ from .losses import (
     generator_loss_saturating,
     generator_objective,
     value_function,
+from .latent import (
+    class_latents,
+    class_mean_latents,
+    concept_arithmetic,
+    latent_path,
+    lerp,
+    midpoint_report,
+    slerp,
+    walk_report,
+)
+from .latent_maps import (
+    class_feature_maps,
+    drop_feature_maps,
+    forgetting,
+    hidden_layers,
+    map_activations,
+)
+from .latent_view import (
+    draw_position,
+    explorer_figure,
+    latent_explorer,
+    plot_latent_rows,
+    position_latent,
+)
 )
 from .metrics import (
     ball_membership,

@@ -401,6 +401,85 @@ CASES["check_parameters_by_layer_type"] = Case(
 )
 
 
+# -- The latent space (notebooks/10_latent_space) ----------------------------------------
+
+
+def _slerp(z0, z1, t, weights=None):
+    omega = torch.acos(torch.clamp(z0 @ z1 / (z0.norm() * z1.norm()), -1, 1))
+    w0, w1 = torch.sin((1 - t) * omega), torch.sin(t * omega)
+    if weights == "swapped":
+        w0, w1 = w1, w0
+    if weights == "unnormalised":
+        return w0 * z0 + w1 * z1
+    return (w0 * z0 + w1 * z1) / torch.sin(omega)
+
+
+def _drop_maps(x, maps):
+    out = x.clone()
+    out[:, maps] = 0
+    return out
+
+
+def _drop_maps_in_place(x, maps):
+    x[:, maps] = 0
+    return x
+
+
+CASES["check_slerp"] = Case(
+    right=lambda: checks.check_slerp(_slerp),
+    wrong=lambda: checks.check_slerp(lambda z0, z1, t: (1 - t) * z0 + t * z1),
+    says=("linear interpolation", "0.71"),
+)
+CASES["check_drop_maps"] = Case(
+    right=lambda: checks.check_drop_maps(_drop_maps),
+    wrong=lambda: checks.check_drop_maps(_drop_maps_in_place),
+    says=("in place",),
+)
+
+
+@pytest.mark.parametrize(
+    "slerp, says",
+    [
+        (lambda z0, z1, t: _slerp(z0, z1, t, "unnormalised"), "did not normalise for the angle"),
+        (lambda z0, z1, t: _slerp(z0, z1, t, "swapped"), "t=0 must give z0"),
+        (lambda z0, z1, t: z0 + 0 * t, "t=1 does not return z1"),
+        (lambda z0, z1, t: 2 * z0 if t == 0 else _slerp(z0, z1, t), "t=0 does not return z0"),
+        (
+            lambda z0, z1, t: (
+                (
+                    torch.sin((1 - t) * torch.acos(z0 @ z1)) * z0
+                    + torch.sin(t * torch.acos(z0 @ z1)) * z1
+                )
+                / torch.sin(torch.acos(z0 @ z1))
+            ),
+            "NaN",
+        ),
+    ],
+)
+def test_slerp_check_names_the_mistake(slerp, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_slerp(slerp)
+
+
+@pytest.mark.parametrize(
+    "drop, says",
+    [
+        (lambda x, maps: x[:, [c for c in range(x.shape[1]) if c not in maps]], "removed the maps"),
+        (lambda x, maps: x.clone().index_fill_(2, torch.tensor(maps), 0.0), "zeroed rows"),
+        (lambda x, maps: x.clone().index_fill_(0, torch.tensor(maps), 0.0), "images of the batch"),
+        (
+            lambda x, maps: (
+                x * 0 + torch.zeros_like(x).index_copy_(1, torch.tensor(maps), x[:, maps])
+            ),
+            "kept only",
+        ),
+    ],
+)
+def test_drop_maps_check_names_the_mistake(drop, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_drop_maps(drop)
+
+
 # -- The discriminator as a feature learner (notebooks/11_discriminator_features) ---------
 
 

@@ -4,9 +4,10 @@ optional heavy dependencies, which are not the package's own modules).
 
     top          cli, checks, classroom, myst, readers  (the command line, graded checks,
                  student copies, reader copies for Jupyter and Colab)
-    scoring      features, evaluation, style, textures  (feature extractors; scoring
-                 generators, tables; style transfer and textures); probe (the
-                 discriminator's features)
+    scoring      features, probe, evaluation, latent, latent_maps, latent_view, style, textures
+                 (feature extractors; the discriminator's features; scoring generators,
+                 tables; the latent space, its feature maps and pictures; style transfer and
+                 textures)
     middle       metrics, checkpoint, runtime, train
     leaves       device, imagefiles, emoji, toys, data, models, authors, ablations, contracts,
                  tracing, losses, history, batches, viz, notebook
@@ -45,7 +46,16 @@ LAYERS = [
         "notebook",
     ],
     ["metrics", "checkpoint", "runtime", "train"],
-    ["features", "probe", "evaluation", "style", "textures"],
+    [
+        "features",
+        "probe",
+        "evaluation",
+        "latent",
+        "latent_maps",
+        "latent_view",
+        "style",
+        "textures",
+    ],
     ["checks", "classroom", "myst", "readers", "cli"],
 ]
 RANK = {name: (layer, i) for layer, names in enumerate(LAYERS) for i, name in enumerate(names)}

@@ -92,6 +92,7 @@ from .metrics import (
     gaussian_stats,
     kernel_inception_distance,
     mmd2_unbiased,
+    mode_hopping,
     nearest_neighbours,
     pixel_spread,
     precision_recall,

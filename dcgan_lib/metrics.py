@@ -22,6 +22,7 @@ from scipy import linalg
 
 __all__ = [
     "toy_mode_coverage",
+    "mode_hopping",
     "pixel_spread",
     "roughness",
     "frechet_distance",
@@ -66,6 +67,29 @@ def toy_mode_coverage(samples, centres, std: float, n_std: float = 3.0, min_coun
         "modes_hit": int((counts >= min_count).sum()),
         "high_quality": float(close.float().mean()),
         "counts": counts,
+    }
+
+
+def mode_hopping(counts) -> dict:
+    """How the modes a generator covers change from one snapshot to the next.
+
+    counts: (T, K) samples per mode at T >= 2 successive snapshots (the ``counts`` of
+    ``toy_mode_coverage``). Returns ``{"modes_hit": mean number of modes hit per snapshot,
+    "modes_visited": modes hit at any snapshot, "turnover": mean fraction of the modes hit
+    at one snapshot that are not hit at the next}`` (a snapshot that hits nothing counts
+    0). A generator that sits on a few modes has few modes visited and a low turnover; one
+    that hops from mode to mode visits many, hits few at a time and turns over fast.
+    """
+    hit = torch.as_tensor(counts).detach().cpu() > 0  # (T, K)
+    if hit.dim() != 2 or hit.shape[0] < 2:
+        raise ValueError(
+            f"counts must be (T, K) with T >= 2 snapshots, got shape {tuple(hit.shape)}"
+        )
+    lost = (hit[:-1] & ~hit[1:]).sum(1).float() / hit[:-1].sum(1).clamp(min=1)  # (T - 1,)
+    return {
+        "modes_hit": float(hit.sum(1).float().mean()),
+        "modes_visited": int(hit.any(0).sum()),
+        "turnover": float(lost.mean()),
     }
 
 

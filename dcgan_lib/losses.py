@@ -13,6 +13,11 @@ are safe under autocast (Sigmoid + BCELoss is refused there).
   E_z[log(1 - D(G(z)))]; its gradient vanishes when D confidently rejects fakes.
 * ``generator_loss_nonsaturating``: the paper's practical fix, maximise E_z[log D(G(z))],
   i.e. minimise -E_z[log D(G(z))]; same fixed point, strong gradients early on.
+* ``discriminator_loss_hinge`` / ``generator_loss_hinge``: the hinge loss of the GANs
+  that came after DCGAN (Lim & Ye 2017, "Geometric GAN"; Miyato et al. 2018):
+  D minimises E[max(0, 1 - l(x))] + E[max(0, 1 + l(G(z)))], G minimises -E[l(G(z))].
+* ``r1_penalty``: Mescheder et al. (2018)'s R1 regulariser, (gamma / 2) E_x ||grad_x l(x)||^2
+  on real data only, added to D's loss: it pushes D's gradient towards zero on the data.
 * ``gaussian_game``: the game in one dimension with Gaussian p_data and p_g, integrated
   numerically: the optimal discriminator D*, C(G) = max_D V(D, G) and JSD(p_data || p_g),
   which the theory chapter plots (Theorem 1: C(G) = -log 4 + 2 JSD), and KL(p_g || p_data);
@@ -37,6 +42,9 @@ __all__ = [
     "generator_loss_saturating",
     "generator_loss_nonsaturating",
     "value_function",
+    "discriminator_loss_hinge",
+    "generator_loss_hinge",
+    "r1_penalty",
     "GaussianGame",
     "gaussian_game",
     "generator_objective",
@@ -73,6 +81,27 @@ def generator_loss(fake_logits: torch.Tensor, kind: str = "non_saturating") -> t
             f"unknown generator loss {kind!r}; choose one of: {', '.join(GENERATOR_LOSSES)}"
         ) from None
     return fn(fake_logits)
+
+
+def discriminator_loss_hinge(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """E[max(0, 1 - l(x))] + E[max(0, 1 + l(G(z)))]: D is not pushed past a margin of 1."""
+    return F.relu(1 - real_logits).mean() + F.relu(1 + fake_logits).mean()
+
+
+def generator_loss_hinge(fake_logits: torch.Tensor) -> torch.Tensor:
+    """-E[l(G(z))], the generator's half of the hinge loss (to be minimised)."""
+    return -fake_logits.mean()
+
+
+def r1_penalty(discriminator, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """(gamma / 2) E_x ||grad_x l(x)||^2 over the real batch (Mescheder et al. 2018),
+    with a graph (``create_graph``) so that D's loss can be minimised through it."""
+    if not gamma >= 0:
+        raise ValueError(f"gamma must be a non-negative number, got {gamma!r}")
+    real = real.detach().requires_grad_(True)
+    logits = discriminator(real)
+    (grad,) = torch.autograd.grad(logits.sum(), real, create_graph=True)
+    return gamma / 2 * grad.pow(2).flatten(1).sum(1).mean()
 
 
 def value_function(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:

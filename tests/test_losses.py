@@ -69,3 +69,28 @@ def test_stable_at_extreme_logits_and_bf16():
 def test_unknown_loss():
     with pytest.raises(ValueError, match="non_saturating"):
         generator_loss(torch.zeros(2), "wasserstein")
+
+
+def test_hinge_losses_match_formulas():
+    from dcgan_lib.losses import discriminator_loss_hinge, generator_loss_hinge
+
+    real = torch.tensor([2.0, 0.5, -1.0])  # margins: 0, 0.5, 2
+    fake = torch.tensor([-3.0, 0.0])  # margins: 0, 1
+    assert discriminator_loss_hinge(real, fake).item() == pytest.approx(2.5 / 3 + 0.5)
+    assert generator_loss_hinge(fake).item() == pytest.approx(1.5)
+
+
+def test_r1_penalty_is_half_gamma_times_the_squared_input_gradient():
+    from dcgan_lib.losses import r1_penalty
+
+    w = torch.tensor([[1.0, -2.0, 0.5]])  # a linear D: l(x) = w . x, gradient w everywhere
+    D = torch.nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        D.weight.copy_(w)
+    real = torch.randn(5, 3)
+    penalty = r1_penalty(lambda x: D(x).squeeze(1), real, gamma=10.0)
+    assert penalty.item() == pytest.approx(10.0 / 2 * float(w.pow(2).sum()))
+    penalty.backward()  # a graph through the gradient: D can be trained on it
+    assert torch.allclose(D.weight.grad, 10.0 * w)  # d/dw of 5 ||w||^2
+    with pytest.raises(ValueError, match="gamma"):
+        r1_penalty(D, real, gamma=-1)

@@ -9,22 +9,24 @@
     (e) graphs   (c) with torch.compile in "reduce-overhead" mode, which records CUDA graphs
                  (CUDA only)
 
-For every (image size, width, batch) it prints images/s, the ratio to (a), and the fraction
+For every (image size, width, batch) it prints images/s (the median of ``--repeats``
+interleaved measurements), the ratio to (a), and the fraction
 of the device's dense peak reached (``dcgan_lib.device.dense_peak_flops``; none is given for
 CPUs). FLOPs per image are counted by the library (``dcgan_lib.tracing.count_flops``) over one
-training step of the Trainer: G's forward, D's forwards on the real and the fake batch, the
-backward passes of the D step and of the G step (through D into G). The data are random
+training step of each loop: G's forward, D's forwards on the real and the fake batch, the
+backward passes of the D step and of the G step (through D into G; the plain loop also
+computes D's weight gradients there, which the Trainer skips). The data are random
 images in [-1, 1] (speed does not depend on what the pixels show), resident on the device
 for the Trainer, streamed by the DataLoader for (a), as in pytorch/examples.
 
     python benchmarks/throughput.py                  # a CUDA GPU: 64x64x3, widths 64/128,
                                                      # batches 128/512, loops a-e
-    python benchmarks/throughput.py --quick          # this CPU, under a minute: 32x32x1,
+    python benchmarks/throughput.py --quick          # this CPU, about a minute: 32x32x1,
                                                      # width 32, batch 64, loops a-c
     python benchmarks/throughput.py --json benchmarks/results/throughput_h100.json
 
 Speed is measured here, never by a timed test. The loops of one configuration run
-back to back, so that the ratios compare like with like on a shared machine.
+interleaved, so that the ratios compare like with like on a shared machine.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,7 +45,7 @@ import torch
 from plain_loop import plain_loop
 
 from dcgan_lib import Discriminator, Generator, TrainConfig, Trainer
-from dcgan_lib.device import dense_peak_flops, hardware, resolve_device
+from dcgan_lib.device import cpu_has_amx_bf16, dense_peak_flops, hardware, resolve_device
 from dcgan_lib.tracing import count_flops
 
 LOOPS = {
@@ -56,7 +59,7 @@ LOOPS = {
 
 def trainer_for(loop: str, data, width: int, batch: int, device, steps: int) -> Trainer:
     size, channels = data.shape[-1], data.shape[1]
-    G, D = Generator(100, width, channels, size), Discriminator(size, channels, width)
+    G, D = Generator(100, size, channels, width), Discriminator(size, channels, width)
     fast = loop in "cde"
     compile_ = {"d": True, "e": "reduce-overhead"}.get(loop, False)
     cfg = TrainConfig(
@@ -100,31 +103,44 @@ def measure(args, size, width, batch, device) -> list[dict]:
     n = max(batch * 8, 1024)
     data = torch.rand(n, args.channels, size, size, generator=g) * 2 - 1
     flops = flops_per_step(data, width, batch, device)
+    # the plain loop also computes D's weight gradients in G's step: more FLOPs per step
+    plain_flops = count_flops(
+        plain_loop, data[: 2 * batch], 1, None, seed=0, width=width, batch_size=batch,
+        device=str(device),
+    )  # fmt: skip
+    rates: dict[str, list[float]] = {}
+    meta: dict[str, tuple[str, int]] = {}
+    loops = [loop for loop in args.loops if loop != "e" or device.type == "cuda"]
+    for _ in range(args.repeats):  # interleaved: machine noise hits every loop alike
+        for loop in loops:
+            if loop == "a":
+                _, steps, secs = plain_loop(
+                    data, args.steps, None, seed=0, width=width, batch_size=batch,
+                    device=str(device), warmup=args.warmup,
+                )  # fmt: skip
+                precision = "fp32"
+            else:
+                trainer = trainer_for(loop, data, width, batch, device, args.warmup + args.steps)
+                warmup = args.warmup * (3 if loop in "de" else 1)
+                steps, secs = time_trainer(trainer, warmup, args.steps)
+                precision = trainer.precision
+                trainer.close()
+            rates.setdefault(loop, []).append(steps * batch / secs)
+            meta[loop] = (precision, steps)
     rows = []
-    for loop in args.loops:
-        if loop == "e" and device.type != "cuda":
-            continue
-        if loop == "a":
-            _, steps, secs = plain_loop(
-                data, args.steps, None, seed=0, width=width, batch_size=batch,
-                device=str(device), warmup=args.warmup,
-            )  # fmt: skip
-            precision = "fp32"
-        else:
-            trainer = trainer_for(loop, data, width, batch, device, args.warmup + args.steps)
-            warmup = args.warmup * (3 if loop in "de" else 1)
-            steps, secs = time_trainer(trainer, warmup, args.steps)
-            precision = trainer.precision
-            trainer.close()
-        rate = steps * batch / secs
+    for loop in loops:
+        rate = statistics.median(rates[loop])
+        precision, steps = meta[loop]
         peak = dense_peak_flops(device, precision)
+        step_flops = plain_flops if loop == "a" else flops
         rows.append(
             dict(
                 image_size=size, channels=args.channels, width=width, batch=batch,
                 loop=loop, name=LOOPS[loop], precision=precision, steps=steps,
-                seconds=round(secs, 3), images_per_s=round(rate, 1),
-                flops_per_image=flops // batch,
-                fraction_of_peak=None if peak is None else flops * steps / secs / peak,
+                repeats=args.repeats, images_per_s=round(rate, 1),
+                images_per_s_all=[round(r, 1) for r in rates[loop]],
+                flops_per_image=step_flops // batch,
+                fraction_of_peak=None if peak is None else step_flops / batch * rate / peak,
             )
         )  # fmt: skip
         print(f"  {size}x{size}x{args.channels} w{width} b{batch} ({loop}) {rate:9.1f} img/s")
@@ -162,13 +178,15 @@ def main(argv=None):
     p.add_argument("--loops", default="abcde", help="which loops, e.g. abc")
     p.add_argument("--steps", type=int, default=50, help="timed steps per measurement")
     p.add_argument("--warmup", type=int, default=10, help="untimed steps first (x3 compiled)")
+    p.add_argument("--repeats", type=int, default=3, help="interleaved repeats (median shown)")
     p.add_argument("--json", type=Path, help="also write the rows and the run's record here")
     args = p.parse_args(argv)
     if bad := set(args.loops) - set(LOOPS):
         p.error(f"unknown loop(s) {''.join(sorted(bad))}: choose from {''.join(LOOPS)}")
     if args.quick:
         args.sizes, args.channels, args.widths, args.batches = [32], 1, [32], [64]
-        args.loops, args.steps, args.warmup = args.loops.replace("d", "").replace("e", ""), 20, 3
+        args.loops = args.loops.replace("d", "").replace("e", "")
+        args.steps, args.warmup = 10, 2
     device = resolve_device(args.device)
     print(f"{hardware(device)}; torch {torch.__version__}")
     t0, rows = time.perf_counter(), []
@@ -189,6 +207,7 @@ def main(argv=None):
             date=datetime.date.today().isoformat(),
             wall_time_s=round(time.perf_counter() - t0, 1),
             cpu_threads=torch.get_num_threads(),
+            cpu_amx_bf16=cpu_has_amx_bf16(),
             load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             rows=rows,
         )  # fmt: skip

@@ -31,7 +31,16 @@ from .checkpoint import (
 )
 from .contracts import check_data_contract
 from .data import DATASETS, Dataset, load_dataset
-from .device import autocast_dtype, hardware, resolve_device, supports_bf16, supports_tf32
+from .device import (
+    DENSE_PEAKS,
+    autocast_dtype,
+    cpu_has_amx_bf16,
+    dense_peak_flops,
+    hardware,
+    resolve_device,
+    supports_bf16,
+    supports_tf32,
+)
 from .evaluation import (
     evaluate,
     evaluate_features,
@@ -151,7 +160,7 @@ from .textures import (
     train_style_network,
 )
 from .toys import toy_mixture
-from .tracing import LayerTrace, trace_layers, trace_stages
+from .tracing import LayerTrace, count_flops, trace_layers, trace_stages
 from .train import (
     Callback,
     CheckpointEvery,

@@ -710,6 +710,44 @@ def test_style_loss_check_names_the_mistake(loss, says):
         checks.check_style_loss(loss)
 
 
+# -- Appendix: how fast it trains (notebooks/90_how_fast_it_trains) ---------------------
+
+
+def _layer_flops(layer, shape):
+    c, h, w = shape
+    k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels * layer.out_channels
+    if isinstance(layer, nn.ConvTranspose2d):  # every input pixel scatters a kernel patch
+        return 2 * h * w * k
+    out = layer(torch.zeros(1, *shape))  # every output pixel is one kernel-sized dot product
+    return 2 * out.shape[2] * out.shape[3] * k
+
+
+def _layer_flops_output_pixels(layer, shape):
+    k = layer.kernel_size[0] * layer.kernel_size[1] * layer.in_channels * layer.out_channels
+    out = layer(torch.zeros(1, *shape))
+    return 2 * out.shape[2] * out.shape[3] * k
+
+
+CASES["check_layer_flops"] = Case(
+    right=lambda: checks.check_layer_flops(_layer_flops),
+    wrong=lambda: checks.check_layer_flops(lambda layer, shape: _layer_flops(layer, shape) / 2),
+    says=("multiply-adds", "2 FLOPs"),
+)
+
+
+@pytest.mark.parametrize(
+    "flops, says",
+    [
+        (_layer_flops_output_pixels, "*input* pixel"),
+        (lambda layer, shape: _layer_flops(layer, shape) / layer.out_channels, "output channels"),
+        (lambda layer, shape: _layer_flops(layer, shape) / layer.in_channels, "input channels"),
+    ],
+)
+def test_layer_flops_check_names_the_mistake(flops, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_layer_flops(flops)
+
+
 # -- the tests ---------------------------------------------------------------------------
 
 

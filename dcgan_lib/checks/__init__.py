@@ -42,6 +42,7 @@ from .ch12_style_transfer import (
     check_style_loss,
     check_total_variation_loss,
 )
+from .ch90_how_fast_it_trains import check_layer_flops
 
 __all__ = [
     "CheckFailed",
@@ -71,4 +72,5 @@ __all__ = [
     "check_total_variation_loss",
     "check_content_loss",
     "check_style_loss",
+    "check_layer_flops",
 ]

@@ -32,7 +32,7 @@ $PY -m pytest -q -p no:cacheprovider tests/test_runtime.py tests/test_throughput
     2>&1 | tee "$OUT/gpu_tests.log" | tail -5 || true
 
 echo "== 2. throughput"
-$PY benchmarks/throughput.py --json "$OUT/throughput_gpu.json" || true
+$PY benchmarks/throughput.py --repeats 1 --json "$OUT/throughput_gpu.json" || true
 
 echo "== 3. the book's table on emoji"
 for width in 128 64; do

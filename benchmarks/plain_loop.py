@@ -19,7 +19,7 @@ from dcgan_lib import Discriminator, Generator
 
 def plain_models(image_size: int, channels: int, width: int, latent_dim: int = 100):
     """(G, D with a Sigmoid at its end), as pytorch/examples builds its netD."""
-    G = Generator(latent_dim, width, channels, image_size)
+    G = Generator(latent_dim, image_size, channels, width)
     D = nn.Sequential(Discriminator(image_size, channels, width), nn.Sigmoid())
     return G, D
 

@@ -17,7 +17,7 @@ def _macs(model, x):
 
 
 def test_forward_flops_are_twice_the_multiply_adds():
-    G, D = Generator(100, 16, 3, 32), Discriminator(32, 3, 16)
+    G, D = Generator(100, 32, 3, 16), Discriminator(32, 3, 16)
     z, x = torch.randn(3, 100), torch.randn(3, 3, 32, 32)
     assert count_flops(G, z) == 2 * 3 * _macs(G, z[:1])
     assert count_flops(D, x) == 2 * 3 * _macs(D, x[:1])

@@ -34,8 +34,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
 import platform
 import sys
 import time
@@ -43,6 +41,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from run_record import write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -155,11 +154,7 @@ def main(argv=None) -> None:
             "extractor": extractor.name,
             "rows": rows,
         }
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, record)
 
 
 if __name__ == "__main__":

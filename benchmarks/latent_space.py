@@ -24,13 +24,12 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
-import os
 import sys
 import time
 from pathlib import Path
 
 import torch
+from run_record import write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -147,11 +146,7 @@ def main(argv=None) -> None:
         "rows": rows,
     }
     if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, record)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import json
 import os
 import platform
 import statistics
@@ -43,6 +42,7 @@ from pathlib import Path
 
 import torch
 from plain_loop import plain_loop
+from run_record import write_json
 
 from dcgan_lib import Discriminator, Generator, TrainConfig, Trainer
 from dcgan_lib.device import cpu_has_amx_bf16, dense_peak_flops, hardware, resolve_device
@@ -211,11 +211,7 @@ def main(argv=None):
             load_average=os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             rows=rows,
         )  # fmt: skip
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        tmp = args.json.with_suffix(".tmp")
-        tmp.write_text(json.dumps(record, indent=1) + "\n")
-        os.replace(tmp, args.json)
-        print(f"wrote {args.json}")
+        write_json(args.json, record)
 
 
 if __name__ == "__main__":

@@ -126,6 +126,7 @@ from .notebook import describe_figure, glue
 from .probe import (
     DiscriminatorClassifier,
     balanced_subset,
+    class_purity,
     discriminator_features,
     hidden_maps,
     linear_probe,

@@ -15,6 +15,7 @@ from dcgan_lib import (
     DiscriminatorClassifier,
     Generator,
     balanced_subset,
+    class_purity,
     discriminator_features,
     export_checkpoint,
     hidden_maps,
@@ -168,3 +169,17 @@ def test_export_keeps_the_discriminator_only(tmp_path):
     )
     assert run.returncode == 0, run.stderr
     assert "generator" not in load_checkpoint(tmp_path / "cli.pt")
+
+
+def test_class_purity_counts_the_top_images_common_class(discriminator):
+    x = torch.rand(40, 1, 32, 32) * 2 - 1
+    labels = torch.arange(40) % 4
+    purity = class_purity(discriminator, x, labels, k=8, batch_size=16)
+    assert len(purity) == 3
+    top = top_patches(discriminator, x, 2, units=list(range(32)), k=8)["images"]
+    classes = labels[top]
+    expected = (classes == classes.mode(1).values[:, None]).float().mean().item()
+    assert abs(purity[2] - expected) < 1e-6 and all(0.25 <= p <= 1 for p in purity)
+    assert class_purity(discriminator, x, torch.zeros(40, dtype=torch.long), k=8) == [1.0] * 3
+    with pytest.raises(ValueError, match="one label per image"):
+        class_purity(discriminator, x, labels[:10])

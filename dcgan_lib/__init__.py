@@ -58,15 +58,6 @@ from .features import (
     train_classifier,
 )
 from .history import UpdateSizes
-from .losses import (
-    GaussianGame,
-    discriminator_loss,
-    gaussian_game,
-    generator_loss,
-    generator_loss_nonsaturating,
-    generator_loss_saturating,
-    generator_objective,
-    value_function,
 from .latent import (
     class_latents,
     class_mean_latents,
@@ -91,6 +82,18 @@ from .latent_view import (
     plot_latent_rows,
     position_latent,
 )
+from .losses import (
+    GaussianGame,
+    discriminator_loss,
+    discriminator_loss_hinge,
+    gaussian_game,
+    generator_loss,
+    generator_loss_hinge,
+    generator_loss_nonsaturating,
+    generator_loss_saturating,
+    generator_objective,
+    r1_penalty,
+    value_function,
 )
 from .metrics import (
     ball_membership,
@@ -160,6 +163,7 @@ from .textures import (
     train_spatial_gan,
     train_style_network,
 )
+from .timeline import Milestone, plot_timeline
 from .toys import toy_mixture
 from .tracing import LayerTrace, count_flops, trace_layers, trace_stages
 from .train import (

@@ -710,6 +710,41 @@ def test_style_loss_check_names_the_mistake(loss, says):
         checks.check_style_loss(loss)
 
 
+# -- After DCGAN (notebooks/14_after_dcgan) -------------------------------------------------
+
+
+def _hinge(real, fake):
+    return F.relu(1 - real).mean() + F.relu(1 + fake).mean()
+
+
+CASES["check_hinge_discriminator_loss"] = Case(
+    right=lambda: checks.check_hinge_discriminator_loss(_hinge),
+    # the non-saturating loss of DCGAN
+    wrong=lambda: checks.check_hinge_discriminator_loss(
+        lambda r, f: F.softplus(-r).mean() + F.softplus(f).mean()
+    ),
+    says=("non-saturating",),
+)
+
+
+@pytest.mark.parametrize(
+    "loss, says",
+    [
+        (lambda r, f: F.relu(-r).mean() + F.relu(f).mean(), "margin is missing"),
+        (lambda r, f: F.relu(1 - r).mean() + F.relu(1 - f).mean(), "sign of the fake term"),
+        (lambda r, f: F.relu(1 + r).mean() + F.relu(1 - f).mean(), "swapped"),
+        (lambda r, f: (1 - r).mean() + (1 + f).mean(), "relu is missing"),
+        (lambda r, f: f.mean() - r.mean(), "Wasserstein"),
+        (lambda r, f: F.relu(1 - r).sum() + F.relu(1 + f).sum(), "mean of each term"),
+        (lambda r, f: torch.cat([F.relu(1 - r), F.relu(1 + f)]).mean(), "together"),
+        (lambda r, f: _hinge(r, f).detach(), "keep the graph"),
+    ],
+)
+def test_hinge_check_names_the_mistake(loss, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_hinge_discriminator_loss(loss)
+
+
 # -- Appendix: how fast it trains (notebooks/90_how_fast_it_trains) ---------------------
 
 

@@ -10,7 +10,7 @@ optional heavy dependencies, which are not the package's own modules).
                  textures)
     middle       metrics, checkpoint, runtime, train
     leaves       device, imagefiles, emoji, toys, data, models, authors, ablations, contracts,
-                 tracing, losses, history, batches, viz, notebook
+                 tracing, losses, history, batches, viz, timeline, notebook
 
 A new module gets a line in LAYERS; an import against the order fails with the file, the
 line and the rule it breaks. Imports under `if TYPE_CHECKING:` never run and are not
@@ -43,6 +43,7 @@ LAYERS = [
         "history",
         "batches",
         "viz",
+        "timeline",
         "notebook",
     ],
     ["metrics", "checkpoint", "runtime", "train"],

@@ -42,6 +42,7 @@ from .ch12_style_transfer import (
     check_style_loss,
     check_total_variation_loss,
 )
+from .ch14_after_dcgan import check_hinge_discriminator_loss
 from .ch90_how_fast_it_trains import check_layer_flops
 
 __all__ = [
@@ -72,5 +73,6 @@ __all__ = [
     "check_total_variation_loss",
     "check_content_loss",
     "check_style_loss",
+    "check_hinge_discriminator_loss",
     "check_layer_flops",
 ]

@@ -49,18 +49,23 @@ def plot_timeline(milestones, rows=None, ax=None, title: str | None = None):
     import matplotlib.pyplot as plt
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(11, 0.9 + 0.7 * len(rows)))
+        _, ax = plt.subplots(figsize=(11, 1.0 + 0.95 * len(rows)))
     y_of = {row: len(rows) - 1 - i for i, row in enumerate(rows)}
     colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
     for i, row in enumerate(rows):
         ax.axhline(y_of[row], color="0.85", lw=0.8, zorder=0)
         on_row = sorted((m for m in milestones if m.problem == row), key=_when)
-        for k, m in enumerate(on_row):
+        k, last = 0, None
+        for m in on_row:
             x = _when(m)
             ax.plot(x, y_of[row], "o", color=colours[i % len(colours)], zorder=2)
-            # alternate labels above and below the line so that neighbours do not overlap
-            dy, va = (0.18, "bottom") if k % 2 == 0 else (-0.18, "top")
-            ax.text(x, y_of[row] + dy, m.name, ha="center", va=va, fontsize=8)
+            # papers close in time take turns above, below, higher and lower, so that their
+            # labels do not overlap; a paper far from the last starts above again
+            k = k + 1 if last is not None and x - last < 0.9 else 0
+            last = x
+            dy = (0.15, -0.15, 0.38, -0.38)[k % 4]
+            ax.text(x, y_of[row] + dy, m.name, ha="center", va="bottom" if dy > 0 else "top",
+                    fontsize=8)  # fmt: skip
     years = [m.year for m in milestones]
     ax.set_xlim(min(years) - 0.5, max(years) + 1.5)
     ax.set_xticks(range(min(years), max(years) + 2))

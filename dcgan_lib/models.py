@@ -154,10 +154,7 @@ class Discriminator(_Configurable):
 
         c = width
         # input: (B, channels, size, size) -> (B, width, size/2, size/2); no BatchNorm here
-        layers = [
-            nn.Conv2d(channels, c, 4, 2, 1, bias=False),
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
+        layers = [nn.Conv2d(channels, c, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True)]
         for _ in range(n - 1):  # each stage: (B, c, s, s) -> (B, 2c, s/2, s/2)
             layers += [
                 nn.Conv2d(c, c * 2, 4, 2, 1, bias=False),
@@ -179,33 +176,54 @@ class Discriminator(_Configurable):
         return self.net(x).flatten()  # (B,) logits
 
 
-def _mlp(sizes, activation) -> list[nn.Module]:
+def _mlp(sizes, activation, batchnorm=False, dropout=0.0) -> list[nn.Module]:
+    """Linear layers through ``sizes``, each followed by [BatchNorm], the activation, [dropout]."""
+    act = {"relu": lambda: nn.ReLU(True), "leaky": lambda: nn.LeakyReLU(0.2, True)}.get(activation)
+    if act is None or not 0 <= dropout < 1:
+        raise ValueError(
+            "activation must be 'relu' or 'leaky' and dropout in [0, 1), "
+            f"got {activation!r}, {dropout!r}"
+        )
     layers = []
     for a, b in zip(sizes[:-1], sizes[1:]):
-        layers += [nn.Linear(a, b), activation()]
+        norm = [nn.BatchNorm1d(b)] if batchnorm else []
+        layers += [nn.Linear(a, b), *norm, act()]
+        layers += [nn.Dropout(dropout)] if dropout else []
     return layers
+
+
+def _mlp_sizes(name: str, shape, hidden) -> tuple[tuple, tuple]:
+    shape, hidden = tuple(int(s) for s in shape), tuple(int(h) for h in hidden)
+    if not shape or min(shape) < 1 or not hidden or min(hidden) < 1:
+        raise ValueError(f"{name} and hidden must be non-empty positive sizes: {shape}, {hidden}")
+    return shape, hidden
 
 
 class MLPGenerator(_Configurable):
     """Fully connected generator of the original GAN paper (ReLU hidden layers).
 
     ``output_shape`` is ``(2,)`` for the 2-D toy data (no output squashing) or
-    ``(channels, size, size)`` for images (Tanh output in [-1, 1]).
+    ``(channels, size, size)`` for images (Tanh output in [-1, 1]). The stronger baseline's
+    options: ``batchnorm`` after each hidden layer, ``activation`` "relu" or "leaky" (0.2).
     """
 
-    def __init__(self, latent_dim: int = 64, output_shape=(1, 32, 32), hidden=(256, 512, 1024)):
+    def __init__(
+        self,
+        latent_dim: int = 64,
+        output_shape=(1, 32, 32),
+        hidden=(256, 512, 1024),
+        batchnorm: bool = False,
+        activation: str = "relu",
+    ):
         super().__init__()
         _check_positive_int("latent_dim", latent_dim)
-        output_shape = tuple(int(s) for s in output_shape)
-        hidden = tuple(int(h) for h in hidden)
-        if not output_shape or min(output_shape) < 1 or not hidden or min(hidden) < 1:
-            raise ValueError(
-                "output_shape and hidden must be non-empty positive sizes, "
-                f"got {output_shape}, {hidden}"
-            )
+        output_shape, hidden = _mlp_sizes("output_shape", output_shape, hidden)
+        # options are recorded only when set: the plain MLP's config (and checkpoints) as before
         self._record(latent_dim=latent_dim, output_shape=list(output_shape), hidden=list(hidden))
+        options = {"batchnorm": bool(batchnorm), "activation": activation}
+        self.config["kwargs"] |= {k: v for k, v in options.items() if v not in (False, "relu")}
         self.latent_dim, self.output_shape = latent_dim, output_shape
-        layers = _mlp((latent_dim, *hidden), lambda: nn.ReLU(inplace=True))
+        layers = _mlp((latent_dim, *hidden), activation, bool(batchnorm))
         layers.append(nn.Linear(hidden[-1], math.prod(output_shape)))
         if len(output_shape) > 1:  # images live in [-1, 1]
             layers.append(nn.Tanh())
@@ -216,20 +234,16 @@ class MLPGenerator(_Configurable):
 
 
 class MLPDiscriminator(_Configurable):
-    """Fully connected discriminator (LeakyReLU hidden layers) -> logits (B,)."""
+    """Fully connected discriminator (LeakyReLU hidden layers) -> logits (B,); ``dropout``
+    after each hidden layer (the original GAN paper's discriminators used it)."""
 
-    def __init__(self, input_shape=(1, 32, 32), hidden=(1024, 512, 256)):
+    def __init__(self, input_shape=(1, 32, 32), hidden=(1024, 512, 256), dropout: float = 0.0):
         super().__init__()
-        input_shape = tuple(int(s) for s in input_shape)
-        hidden = tuple(int(h) for h in hidden)
-        if not input_shape or min(input_shape) < 1 or not hidden or min(hidden) < 1:
-            raise ValueError(
-                "input_shape and hidden must be non-empty positive sizes, "
-                f"got {input_shape}, {hidden}"
-            )
-        self._record(input_shape=list(input_shape), hidden=list(hidden))
+        input_shape, hidden = _mlp_sizes("input_shape", input_shape, hidden)
+        extra = {"dropout": float(dropout)} if dropout else {}
+        self._record(input_shape=list(input_shape), hidden=list(hidden), **extra)
         self.input_shape = input_shape
-        layers = _mlp((math.prod(input_shape), *hidden), lambda: nn.LeakyReLU(0.2, inplace=True))
+        layers = _mlp((math.prod(input_shape), *hidden), "leaky", dropout=float(dropout))
         layers.append(nn.Linear(hidden[-1], 1))
         self.net = nn.Sequential(*layers)
 
@@ -250,8 +264,7 @@ def register_model(cls: type) -> type:
 def model_from_config(config: dict) -> nn.Module:
     """Rebuild a model from its ``.config`` (as stored in a checkpoint)."""
     try:
-        cls = _MODELS[config["class"]]
-        return cls(**config["kwargs"])
+        return _MODELS[config["class"]](**config["kwargs"])
     except (KeyError, TypeError) as e:
         raise ValueError(f"not a dcgan_lib model configuration: {config!r} ({e})") from None
 
@@ -277,11 +290,8 @@ def check_model_contract(model: nn.Module, role: str) -> None:
     if not isinstance(inner, nn.Module):
         raise TypeError(f"the {role} must be a torch.nn.Module, got {name}")
     config = getattr(inner, "config", None)
-    if not (
-        isinstance(config, dict)
-        and isinstance(config.get("class"), str)
-        and isinstance(config.get("kwargs"), dict)
-    ):
+    ok = isinstance(config, dict) and isinstance(config.get("class"), str)
+    if not (ok and isinstance(config.get("kwargs"), dict)):
         raise TypeError(
             f"the {role} ({name}) has no .config = {{'class': ..., 'kwargs': {{...}}}} "
             "recording its constructor arguments, which checkpoints need to rebuild it; "

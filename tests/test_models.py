@@ -130,6 +130,50 @@ def test_mlp_pair_shapes_and_rebuild():
         assert type(rebuilt) is type(m) and count_parameters(rebuilt) == count_parameters(m)
 
 
+def test_mlp_options_are_rebuilt_and_defaults_unchanged():
+    """The stronger baseline's options (BatchNorm and LeakyReLU in G, dropout in D) are recorded
+    and rebuilt; without them the config, layers and state_dict keys are the plain MLP's, so
+    the shipped fully connected checkpoints load as before."""
+    plain_g, plain_d = MLPGenerator(8, (1, 16, 16), (32, 32)), MLPDiscriminator((1, 16, 16), (32,))
+    assert plain_g.config["kwargs"] == dict(latent_dim=8, output_shape=[1, 16, 16], hidden=[32, 32])
+    assert plain_d.config["kwargs"] == dict(input_shape=[1, 16, 16], hidden=[32])
+    assert [type(m).__name__ for m in plain_g.net] == [
+        *["Linear", "ReLU"] * 2,
+        *["Linear", "Tanh"],
+    ]
+    assert list(plain_d.state_dict()) == [
+        "net.0.weight",
+        "net.0.bias",
+        "net.2.weight",
+        "net.2.bias",
+    ]
+    G = MLPGenerator(8, (1, 16, 16), (32, 32), batchnorm=True, activation="leaky")
+    D = MLPDiscriminator((1, 16, 16), (32,), dropout=0.3)
+    assert G.config["kwargs"]["batchnorm"] is True and G.config["kwargs"]["activation"] == "leaky"
+    assert D.config["kwargs"]["dropout"] == 0.3
+    assert sum(isinstance(m, nn.BatchNorm1d) for m in G.net) == 2
+    assert sum(isinstance(m, nn.LeakyReLU) for m in G.net) == 2
+    assert [m.p for m in D.net if isinstance(m, nn.Dropout)] == [0.3]
+    for m in (G, D):
+        rebuilt = model_from_config(m.config)
+        rebuilt.load_state_dict(m.state_dict())  # the same layers, so the same keys
+        assert rebuilt.config == m.config
+    G.eval()
+    assert G(torch.randn(2, 8)).shape == (2, 1, 16, 16)
+    with pytest.raises(ValueError, match="activation must be 'relu' or 'leaky'"):
+        MLPGenerator(8, (1, 16, 16), (32,), activation="tanh")
+    with pytest.raises(ValueError, match="dropout in"):
+        MLPDiscriminator((1, 16, 16), (32,), dropout=1.5)
+
+
+def test_shipped_mlp_checkpoint_loads_unchanged():
+    from dcgan_lib import load_generator, pretrained
+
+    G = load_generator(pretrained("compare/mlp_s1.pt"))
+    assert set(G.config["kwargs"]) == {"latent_dim", "output_shape", "hidden"}
+    assert not any(isinstance(m, nn.BatchNorm1d | nn.Dropout) for m in G.net)
+
+
 def test_model_from_config_rejects_foreign():
     with pytest.raises(ValueError, match="not a dcgan_lib model"):
         model_from_config({"class": "ResNet", "kwargs": {}})

@@ -17,7 +17,14 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
     device, notebook                the machine; glue for the book's prose
 """
 
-from .ablations import InputBatchNormDiscriminator, OutputBatchNormGenerator, make_ablation_pair
+from .ablations import (
+    ABLATIONS,
+    AblatedDiscriminator,
+    AblatedGenerator,
+    InputBatchNormDiscriminator,
+    OutputBatchNormGenerator,
+    make_ablation_pair,
+)
 from .authors import AuthorsDiscriminator, AuthorsGenerator
 from .checkpoint import (
     CheckpointError,
@@ -97,6 +104,7 @@ from .losses import (
 )
 from .metrics import (
     ball_membership,
+    checkerboard_score,
     class_histogram,
     density_coverage,
     fid_from_features,

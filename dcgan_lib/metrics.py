@@ -21,6 +21,7 @@ import torch
 from scipy import linalg
 
 __all__ = [
+    "checkerboard_score",
     "toy_mode_coverage",
     "mode_hopping",
     "pixel_spread",
@@ -116,6 +117,31 @@ def roughness(images) -> float:
     across = (x[..., :, 1:] - x[..., :, :-1]).abs().mean()
     down = (x[..., 1:, :] - x[..., :-1, :]).abs().mean()
     return float((across + down) / 2)
+
+
+def checkerboard_score(images) -> float:
+    """How strong the period-2 checkerboard of a batch of images (n, C, H, W) is, from their
+    spectrum: the power at the three Nyquist frequencies (half a cycle per pixel across, down
+    and diagonally: the checkerboard's own), over the mean power of their eight neighbours in
+    the spectrum. Each image's mean is removed first; the power is averaged over images and
+    channels. About 1 or below for natural images (power falls with frequency); far above 1
+    where uneven overlap of strided transposed convolutions (Odena et al., 2016) stamps a
+    checkerboard."""
+    x = torch.as_tensor(images).detach().float()
+    if x.dim() != 4 or x.shape[-1] % 2 or x.shape[-2] % 2 or min(x.shape[-2:]) < 4:
+        raise ValueError(
+            "checkerboard_score needs images (n, C, H, W) with even H and W of at least 4, "
+            f"got {tuple(x.shape)}"
+        )
+    x = x - x.mean(dim=(-2, -1), keepdim=True)
+    power = torch.fft.fft2(x).abs().pow(2).mean(dim=(0, 1))  # (H, W)
+    h, w = power.shape
+    peaks, around = [], []
+    for u, v in ((h // 2, 0), (0, w // 2), (h // 2, w // 2)):
+        peaks.append(power[u, v])
+        ring = [power[(u + du) % h, (v + dv) % w] for du in (-1, 0, 1) for dv in (-1, 0, 1)]
+        around.append((sum(ring) - power[u, v]) / 8)
+    return float(torch.stack(peaks).mean() / torch.stack(around).mean().clamp_min(1e-12))
 
 
 # -- Frechet distance ---------------------------------------------------------------------

@@ -5,6 +5,9 @@ import torch
 from torch import nn
 
 from dcgan_lib import (
+    ABLATIONS,
+    AblatedDiscriminator,
+    AblatedGenerator,
     InputBatchNormDiscriminator,
     OutputBatchNormGenerator,
     load_model,
@@ -48,7 +51,66 @@ def test_rebuilt_from_a_checkpoint(tmp_path):
 
 
 def test_bad_names():
-    with pytest.raises(ValueError, match="batchnorm must be one of"):
+    with pytest.raises(ValueError, match="ablation must be one of"):
         make_ablation_pair("all")
     with pytest.raises(ValueError, match="image_shape"):
         make_ablation_pair("guideline", (2,))
+
+
+def test_every_switch_at_its_default_is_the_book_pair():
+    torch.manual_seed(3)
+    G, D = AblatedGenerator(100, 32, 1, 8), AblatedDiscriminator(32, 1, 8)
+    G0, D0 = make_pair("dcgan", (1, 32, 32), 100, width=8, seed=3)
+    for a, b in ((G, G0), (D, D0)):
+        assert str(a.net) == str(b.net)
+        sa, sb = a.state_dict(), b.state_dict()
+        assert list(sa) == list(sb) and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@pytest.mark.parametrize("name", list(ABLATIONS))
+@pytest.mark.parametrize("shape", [(1, 16, 16), (3, 32, 32)])
+def test_every_ablation_builds_and_round_trips(name, shape, tmp_path):
+    G, D = make_ablation_pair(name, shape, 8, width=4, seed=0)
+    x = G(torch.randn(3, 8))
+    assert x.shape == (3, *shape) and D(x).shape == (3,)
+    path = tmp_path / "pair.pt"
+    save_checkpoint(path, {"generator": pack_model(G), "discriminator": pack_model(D)})
+    G2, D2 = load_model(path, "generator"), load_model(path, "discriminator")
+    assert G2.config == G.config and D2.config == D.config
+    assert torch.equal(G2.eval()(torch.ones(1, 8)), G.eval()(torch.ones(1, 8)))
+
+
+def test_each_switch_does_what_it_says():
+    def kinds(model, kind):
+        return [m for m in model.modules() if isinstance(m, kind)]
+
+    bn = (nn.BatchNorm1d, nn.BatchNorm2d)
+    G, D = make_ablation_pair("no_batchnorm", (1, 32, 32), 8, width=4)
+    assert not kinds(G, bn) and not kinds(D, bn)
+    assert all(c.bias is not None for c in kinds(G, nn.ConvTranspose2d)[:-1])  # none removed
+    G, D = make_ablation_pair("batchnorm_everywhere", (1, 32, 32), 8, width=4)
+    assert isinstance(G.net[-2], nn.BatchNorm2d) and isinstance(D.net[1], nn.BatchNorm2d)
+    G, D = make_ablation_pair("pooling", (1, 32, 32), 8, width=4)
+    assert len(kinds(D, nn.MaxPool2d)) == 3 and len(kinds(G, nn.Upsample)) == 3
+    assert all(c.stride == (1, 1) for c in kinds(G, nn.ConvTranspose2d) + kinds(D, nn.Conv2d))
+    G, D = make_ablation_pair("fc_hidden", (1, 32, 32), 8, width=4)
+    assert len(kinds(G, nn.Linear)) == 1 and len(kinds(D, nn.Linear)) == 2
+    G, D = make_ablation_pair("relu_d", (1, 32, 32), 8, width=4)
+    assert not kinds(D, nn.LeakyReLU) and kinds(D, nn.ReLU)
+    G, D = make_ablation_pair("no_tanh", (1, 32, 32), 8, width=4)
+    assert not kinds(G, nn.Tanh)
+    G, D = make_ablation_pair("kernel_5", (1, 32, 32), 8, width=4)
+    assert [c.kernel_size for c in kinds(D, nn.Conv2d)] == [(5, 5)] * 3 + [(4, 4)]
+    G, D = make_ablation_pair("default_init", (1, 32, 32), 8, width=4, seed=0)
+    w = kinds(G, nn.ConvTranspose2d)[1].weight
+    assert w.std() > 0.05  # PyTorch's default, not N(0, 0.02)
+    assert kinds(G, nn.BatchNorm2d)[0].weight.eq(1).all()
+
+
+def test_bad_switches():
+    with pytest.raises(ValueError, match="kernel must be one of 3, 4, 5, got 6"):
+        AblatedGenerator(8, 16, 1, 4, kernel=6)
+    with pytest.raises(ValueError, match="resample must be one of"):
+        AblatedDiscriminator(16, 1, 4, resample="avg")
+    with pytest.raises(ValueError, match="fc_hidden must be 0"):
+        AblatedDiscriminator(16, 1, 4, fc_hidden=-1)

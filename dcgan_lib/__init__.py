@@ -49,6 +49,7 @@ from .device import (
     supports_tf32,
 )
 from .evaluation import (
+    compare_runs,
     evaluate,
     evaluate_features,
     evaluate_samples,

@@ -10,6 +10,7 @@ e.g. ``FID (classifier-fashion32, n_real=2000, n_fake=2000)``.
 from __future__ import annotations
 
 import math
+import statistics
 
 import torch
 from torch import nn
@@ -30,6 +31,7 @@ from .toys import toy_mixture
 from .viz import Table, table
 
 __all__ = [
+    "compare_runs",
     "nearest_training_images",
     "evaluate_features",
     "evaluate_samples",
@@ -233,3 +235,21 @@ def results_table(rows: dict, digits: int = 3) -> Table:
         for label, r in rows.items()
     }
     return table(labelled, ["", *columns, ("sizes", "features, n_real, n_fake")])
+
+
+def compare_runs(scores_a, scores_b, higher_is_better: bool) -> dict:
+    """The book's run-comparison rule (chapter 08): the mean and the sample standard deviation
+    (n - 1) of two models' per-seed scores, and ``winner`` "a" or "b" only when the better mean
+    beats the other by more than ``std_a + std_b``, else "tie". ``higher_is_better``: False for
+    FID, True for precision and recall. Each side needs at least two scores."""
+    a, b = [float(v) for v in scores_a], [float(v) for v in scores_b]
+    if len(a) < 2 or len(b) < 2:
+        raise ValueError(
+            f"compare_runs needs at least two scores a side (one per seed) for a spread, got "
+            f"{len(a)} and {len(b)}: train more seeds"
+        )
+    mean_a, std_a = statistics.mean(a), statistics.stdev(a)
+    mean_b, std_b = statistics.mean(b), statistics.stdev(b)
+    gap = (mean_a - mean_b) if higher_is_better else (mean_b - mean_a)  # > 0: a is better
+    winner = ("a" if gap > 0 else "b") if abs(gap) > std_a + std_b else "tie"
+    return {"mean_a": mean_a, "std_a": std_a, "mean_b": mean_b, "std_b": std_b, "winner": winner}

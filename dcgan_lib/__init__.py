@@ -36,6 +36,16 @@ from .checkpoint import (
     pretrained,
     save_checkpoint,
 )
+from .conditional import (
+    ConditionalTrainer,
+    check_label_contract,
+    class_agreement,
+    conditional_discriminator_step,
+    conditional_generator_step,
+    per_class_fid,
+    sample_per_class,
+)
+from .conditional_models import ConditionalGenerator, ProjectionDiscriminator, check_labels
 from .contracts import check_data_contract
 from .data import DATASETS, Dataset, load_dataset
 from .device import (

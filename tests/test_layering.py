@@ -37,6 +37,7 @@ LAYERS = [
         "models",
         "authors",
         "ablations",
+        "conditional_models",
         "contracts",
         "tracing",
         "losses",
@@ -50,6 +51,7 @@ LAYERS = [
     [
         "features",
         "probe",
+        "conditional",
         "evaluation",
         "latent",
         "latent_maps",

@@ -401,6 +401,32 @@ CASES["check_parameters_by_layer_type"] = Case(
 )
 
 
+# -- The guidelines, tested (notebooks/09_guidelines_ablated) ---------------------------
+
+
+def _nyquist_power(images):
+    x = images - images.mean(dim=(-2, -1), keepdim=True)
+    return torch.fft.fft2(x).abs() ** 2
+
+
+def _nyquist_fraction(images):
+    p = _nyquist_power(images)
+    h, w = p.shape[-2:]
+    return float((p[..., h // 2, 0] + p[..., 0, w // 2] + p[..., h // 2, w // 2]).sum() / p.sum())
+
+
+def _nyquist_fraction_diagonal_only(images):  # misses stripes, a checkerboard along one axis
+    p = _nyquist_power(images)
+    h, w = p.shape[-2:]
+    return float(p[..., h // 2, w // 2].sum() / p.sum())
+
+
+CASES["check_nyquist_fraction"] = Case(
+    right=lambda: checks.check_nyquist_fraction(_nyquist_fraction),
+    wrong=lambda: checks.check_nyquist_fraction(_nyquist_fraction_diagonal_only),
+    says=("(0, W/2)", "all three Nyquist frequencies"),
+)
+
 # -- The latent space (notebooks/10_latent_space) ----------------------------------------
 
 

@@ -34,8 +34,9 @@ def test_manifest_entry_matches_file_and_loads(name):
     for field in REQUIRED_FIELDS:
         assert entry.get(field) not in (None, ""), f"{name}: manifest lacks {field}"
     commands = entry.get("commands") or [entry.get("command")]
-    assert any(c and c.startswith("python -m dcgan_lib") for c in commands), (
-        f"{name}: no dcgan_lib command recorded"
+    made_by = ("python -m dcgan_lib", "python benchmarks/")  # the CLI, or a benchmark script
+    assert any(c and c.startswith(made_by) for c in commands), (
+        f"{name}: no dcgan_lib or benchmarks/ command recorded"
     )
     path = FOLDER / name
     assert sha256(path) == entry["sha256"], f"{name}: sha256 differs from the manifest"
@@ -44,7 +45,9 @@ def test_manifest_entry_matches_file_and_loads(name):
         G = load_generator(path)
         with torch.no_grad():
             x = G(torch.randn(4, G.latent_dim))
-        assert torch.isfinite(x).all() and x.abs().max() <= 1
+        assert torch.isfinite(x).all()
+        if G.config["kwargs"].get("tanh", True):  # chapter 09's "no Tanh" rows are linear
+            assert x.abs().max() <= 1
         assert state["step"] == entry["steps"]
 
 

@@ -34,6 +34,7 @@ from .ch05_dcgan_architecture import check_dcgan_pair, check_generator_stages
 from .ch06_training_dcgan import check_discriminator_step, check_nonsaturating_generator_loss
 from .ch07_evaluating_gans import check_frechet_distance
 from .ch08_gan_vs_dcgan import check_compare_runs, check_parameters_by_layer_type
+from .ch09_guidelines_ablated import check_nyquist_fraction
 from .ch10_latent_space import check_drop_maps, check_slerp
 from .ch11_discriminator_features import check_balanced_subset, check_pool_to_grid
 from .ch12_style_transfer import (
@@ -61,6 +62,7 @@ __all__ = [
     "check_frechet_distance",
     "check_compare_runs",
     "check_parameters_by_layer_type",
+    "check_nyquist_fraction",
     "check_gan_pair",
     "check_mlp_parameter_count",
     "check_discriminator_step",

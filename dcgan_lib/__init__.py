@@ -156,6 +156,13 @@ from .probe import (
     receptive_field,
     top_patches,
 )
+from .stabilisers import (
+    SNDiscriminator,
+    discriminator_loss_of,
+    ema_copy,
+    generator_loss_of,
+    update_ema,
+)
 from .style import (
     FeatureNetwork,
     Synthesis,

@@ -7,6 +7,7 @@ loads with ``torch.load(weights_only=True)`` (no pickled code runs):
     {"format": FORMAT,
      "generator":     {"config": {...}, "state_dict": {...}},
      "discriminator": {"config": {...}, "state_dict": {...}},
+     "generator_ema": {...} (runs with TrainConfig.ema_decay: the moving average of G),
      "opt_g": ..., "opt_d": ..., "step": int, "fixed_noise": Tensor,
      "rng": {"world_size": W, "ranks": [{"torch": uint8 Tensor, "cuda": ...}, ...]},
      "scaler": {...} (fp16 runs: the gradient scaler's numbers),
@@ -214,11 +215,12 @@ def check_resumable(state: dict, generator, discriminator, source="checkpoint", 
 
 
 def load_model(path, which: str = "generator", map_location="cpu") -> nn.Module:
-    """Rebuild ``which`` ("generator", "discriminator" or "classifier") from a checkpoint,
-    in eval mode."""
-    if which not in ("generator", "discriminator", "classifier"):
+    """Rebuild ``which`` ("generator", "generator_ema": the moving average of its weights,
+    "discriminator" or "classifier") from a checkpoint, in eval mode."""
+    if which not in ("generator", "generator_ema", "discriminator", "classifier"):
         raise ValueError(
-            f"which must be 'generator', 'discriminator' or 'classifier', got {which!r}"
+            "which must be 'generator', 'generator_ema', 'discriminator' or 'classifier', "
+            f"got {which!r}"
         )
     state = load_checkpoint(path, map_location)
     return unpack_model(state.get(which), which, path)
@@ -230,12 +232,13 @@ def load_generator(path, map_location="cpu") -> torch.nn.Module:
 
 
 def export_checkpoint(
-    src, dst, generator_only: bool = False, half: bool = False, discriminator_only: bool = False
+    src, dst, generator_only=False, half=False, discriminator_only=False, ema=False
 ) -> Path:
     """Write a small copy of ``src`` for shipping: no optimizer or RNG state (it can be
     sampled and evaluated, not resumed). ``generator_only`` (``discriminator_only``) also drops
     the discriminator (the generator) and the sample grids; ``half`` stores the weights in
-    float16 (loading casts back). Refuses to write over ``src`` itself."""
+    float16 (loading casts back); ``ema``: the generator is the moving average of G's weights
+    (``meta["generator_weights"] == "ema"``). Refuses to write over ``src`` itself."""
     if generator_only and discriminator_only:
         raise ValueError("keep the generator only or the discriminator only, not both")
     if Path(dst).resolve() == Path(src).resolve():
@@ -244,6 +247,11 @@ def export_checkpoint(
             "choose another --out"
         )
     state = load_checkpoint(src)
+    if ema and "generator_ema" not in state:
+        raise CheckpointError(f"{src} holds no moving average of G: train with ema_decay > 0")
+    if ema:
+        meta = {**state.get("meta", {}), "generator_weights": "ema"}
+        state = {**state, "generator": state["generator_ema"], "meta": meta}
     keep = ("step", "elapsed", "fixed_noise", "history", "train_config", "meta")
     keep += () if discriminator_only else ("generator",)
     keep += () if generator_only else ("discriminator",)

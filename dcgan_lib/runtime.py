@@ -52,6 +52,7 @@ __all__ = [
     "wrap_models",
     "adam_options",
     "frozen",
+    "grad_norm",
 ]
 
 # bytes: a tensor dataset this large stays where it is (host memory) when training on a GPU,
@@ -300,3 +301,11 @@ def frozen(module: nn.Module):
     finally:
         for p in params:
             p.requires_grad_(True)
+
+
+def grad_norm(model: nn.Module) -> torch.Tensor:
+    """The L2 norm of all of ``model``'s gradients together (0 when it has none)."""
+    grads = [p.grad for p in model.parameters() if p.grad is not None]
+    if not grads:
+        return torch.zeros(())
+    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))

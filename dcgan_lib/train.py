@@ -13,7 +13,8 @@ infinite or exploding) with a one-line reason, and never saves such a state, so 
 checkpoint written stays the last good one. On CUDA it adds mixed precision (bf16, or fp16
 with a gradient scaler), channels_last and fused Adam and keeps data under 4 GiB on the GPU;
 ``compile`` wraps the models in ``torch.compile``; under ``torchrun`` it trains with DDP.
-The plumbing is :mod:`.runtime`'s. A CPU stays fp32 (ARCHITECTURE.md: measured).
+The plumbing is :mod:`.runtime`'s; a CPU stays fp32 (ARCHITECTURE.md: measured). The later
+stabilisers (hinge loss, R1, G's moving average: :mod:`.stabilisers`) are config options.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import runtime
+from . import runtime, stabilisers
 from .checkpoint import check_resumable, load_checkpoint, pack_model, save_checkpoint
 from .contracts import check_data_contract, loss_problem, stop_message, weight_problem
 from .device import enable_gpu_switches
 from .history import STATS, Callback, CheckpointEvery, History, NonFiniteLossError, to_uint8
-from .losses import discriminator_loss, generator_loss
+from .losses import r1_penalty
 from .models import check_model_contract, draw_latent, sample_generator, unwrap_model
-from .runtime import frozen
+from .runtime import frozen, grad_norm
+from .stabilisers import discriminator_loss_of, generator_loss_of
 
 __all__ = [
     "TrainConfig",
@@ -54,13 +56,18 @@ __all__ = [
 # The two steps
 
 
-def discriminator_step(D, opt_d, real, fake, autocast=contextlib.nullcontext):
-    """(1) Update D: maximise log D(x) + log(1 - D(G(z))). ``fake`` comes detached from G."""
+def discriminator_step(
+    D, opt_d, real, fake, autocast=contextlib.nullcontext, loss_kind="non_saturating", r1_gamma=0
+):
+    """(1) Update D: maximise log D(x) + log(1 - D(G(z))). ``fake`` comes detached from G.
+    ``loss_kind="hinge"``, ``r1_gamma > 0``: the later stabilisers (:mod:`.stabilisers`)."""
     opt_d.zero_grad(set_to_none=True)
     with autocast():
         real_logits = D(real)  # (B,)
         fake_logits = D(fake)  # (B,)
-        loss = discriminator_loss(real_logits, fake_logits)
+        loss = discriminator_loss_of(loss_kind)(real_logits, fake_logits)  # -V by default
+    if r1_gamma:  # Mescheder et al. (2018): + (gamma / 2) E||grad_x D(x)||^2 on real data
+        loss = loss + r1_penalty(D, real, r1_gamma)
     loss.backward()
     opt_d.step()
     return loss.detach(), real_logits.detach(), fake_logits.detach()
@@ -71,7 +78,7 @@ def generator_step(D, opt_g, fake, loss_kind="non_saturating", autocast=contextl
     opt_g.zero_grad(set_to_none=True)
     with autocast():
         fake_logits = D(fake)  # D has just been updated: a fresh judgement of the same fakes
-        loss = generator_loss(fake_logits, loss_kind)
+        loss = generator_loss_of(loss_kind)(fake_logits)  # -log D(G(z)) by default
     loss.backward()  # also fills D's grads; discriminator_step clears them before use
     opt_g.step()
     return loss.detach()
@@ -92,7 +99,9 @@ class TrainConfig:
     beta1: float = 0.5  # the paper: 0.9 "resulted in training oscillation and instability"
     beta2: float = 0.999
     d_steps: int = 1  # discriminator updates per generator update (k in Algorithm 1)
-    loss: str = "non_saturating"  # or "saturating" (the minimax generator loss)
+    loss: str = "non_saturating"  # or "saturating" (minimax G loss), "hinge" (D's and G's)
+    r1_gamma: float = 0.0  # the R1 penalty's gamma (Mescheder et al. 2018); 0 = off
+    ema_decay: float = 0.0  # decay of G's moving average, trainer.G_ema (0.999); 0 = off
     seed: int = 0
     device: str = "auto"  # "auto": cuda, then mps, then cpu
     amp: bool | None = None  # mixed precision; None = on CUDA (bf16, or fp16 + scaler)
@@ -114,25 +123,10 @@ class TrainConfig:
                 raise ValueError(f"{name} must be {kind} integer, got {v!r}")
         if self.time_limit is not None and not self.time_limit > 0:
             raise ValueError(f"time_limit must be positive (seconds), got {self.time_limit!r}")
-        for name in ("lr_g", "lr_d"):
-            if not getattr(self, name) > 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)!r}")
         if not (0 <= self.beta1 < 1 and 0 <= self.beta2 < 1):
             raise ValueError(f"beta1 and beta2 must lie in [0, 1), got {self.beta1}, {self.beta2}")
-        if self.loss not in ("non_saturating", "saturating"):
-            raise ValueError(f"loss must be 'non_saturating' or 'saturating', got {self.loss!r}")
+        stabilisers.check_stabilisers(self)  # loss, lr_g and lr_d, r1_gamma, ema_decay
         runtime.compile_options(self.compile)  # a one-line error for an unknown mode or backend
-
-
-# ---------------------------------------------------------------------------------------
-# Helpers
-
-
-def _grad_norm(model: nn.Module) -> torch.Tensor:
-    grads = [p.grad for p in model.parameters() if p.grad is not None]
-    if not grads:
-        return torch.zeros(())
-    return torch.linalg.vector_norm(torch.stack([torch.linalg.vector_norm(g) for g in grads]))
 
 
 # ---------------------------------------------------------------------------------------
@@ -179,6 +173,8 @@ class Trainer:
             self.G, self.D, self.world, self.device, runtime.compile_options(cfg.compile)
         )
         self._set_precision(runtime.choose_precision(self.device, cfg.amp))
+        # G's moving average (ema_decay > 0; else None): fit() updates it, sample(ema=True) uses it
+        self.G_ema = stabilisers.ema_copy(self.G) if cfg.ema_decay else None
         self._batch = runtime.batches(data, cfg, self.rank, self.world, self.device, memory_format)
 
         g = torch.Generator().manual_seed(cfg.seed + 12345)
@@ -199,6 +195,7 @@ class Trainer:
         """Run in "bf16", "fp16" (autocast with a gradient scaler) or "fp32"."""
         self.precision, self.amp_dtype, self.amp = name, runtime.PRECISIONS[name], name != "fp32"
         self.scaler = torch.amp.GradScaler(self.device.type) if name == "fp16" else None
+        stabilisers.check_stabilisers(self.config, name, self.config.compile, self.world)
         self._d, self._d_for_g, self._opt_d, self._opt_g = runtime.loss_scaled(
             self.scaler, *self._wrapped_d, self.opt_d, self.opt_g
         )
@@ -225,12 +222,12 @@ class Trainer:
             with self._autocast(), contextlib.nullcontext() if last else torch.no_grad():
                 fake = self._g(z)  # the last one keeps its graph for the generator step
             loss_d, real_logits, fake_logits = discriminator_step(
-                self._d, self._opt_d, real, fake.detach(), self._autocast
+                self._d, self._opt_d, real, fake.detach(), self._autocast, cfg.loss, cfg.r1_gamma
             )
-        grad_norm_d = _grad_norm(self.D)
+        grad_norm_d = grad_norm(self.D)
         with frozen(self.D):  # G's step needs gradients through D, not of D's weights
             loss_g = generator_step(self._d_for_g, self._opt_g, fake, cfg.loss, self._autocast)
-        grad_norm_g = _grad_norm(self.G)
+        grad_norm_g = grad_norm(self.G)
         self.step += 1
         stats = torch.stack(
             [
@@ -272,13 +269,15 @@ class Trainer:
             problem += "; this state is not saved"
             raise NonFiniteLossError(stop_message(self.step, problem, self.last_checkpoint))
 
-    def sample(self, n: int | None = None, z: torch.Tensor | None = None) -> torch.Tensor:
-        """Generator samples in eval mode (BatchNorm running statistics), as float on CPU."""
+    def sample(self, n: int | None = None, z: torch.Tensor | None = None, ema=False):
+        """Generator samples in eval mode (BatchNorm running statistics), as float on CPU;
+        ``ema=True``: those of the moving average ``G_ema``."""
+        if ema and self.G_ema is None:
+            raise ValueError("sample(ema=True) needs TrainConfig(ema_decay > 0), e.g. 0.999")
         if z is None:
             z = draw_latent(self.G, n or self.config.n_samples, self.device)
-        return sample_generator(
-            unwrap_model(self.G), z=z, device=self.device, autocast=self._autocast
-        )
+        G = self.G_ema if ema else unwrap_model(self.G)
+        return sample_generator(G, z=z, device=self.device, autocast=self._autocast)
 
     def _record_samples(self) -> None:
         out = self.sample(z=self.fixed_noise)
@@ -301,6 +300,8 @@ class Trainer:
                 self._record_samples()  # what the untrained generator makes
             while self.step < total:
                 self.train_step()
+                if self.G_ema is not None:  # outside the game: G trains as without it
+                    stabilisers.update_ema(self.G_ema, self.G, cfg.ema_decay)
                 if self.step % log_every == 0 or self.step == total:
                     self.flush()
                 if bar is not None and (self.step - bar.n >= bar_every or self.step == total):
@@ -343,6 +344,7 @@ class Trainer:
             **({"scaler": self.scaler.state_dict()} if self.scaler is not None else {}),
             "generator": pack_model(G),
             "discriminator": pack_model(D),
+            **({"generator_ema": pack_model(self.G_ema)} if self.G_ema is not None else {}),
             "opt_g": self.opt_g.state_dict(),
             "opt_d": self.opt_d.state_dict(),
             "step": self.step,
@@ -357,6 +359,7 @@ class Trainer:
         runtime.check_world_size(state["rng"], self.world, source)  # before anything is changed
         unwrap_model(self.G).load_state_dict(state["generator"]["state_dict"])
         unwrap_model(self.D).load_state_dict(state["discriminator"]["state_dict"])
+        stabilisers.load_ema(self.G_ema, state)  # a state without an average: from its G
         self.opt_g.load_state_dict(state["opt_g"])
         self.opt_d.load_state_dict(state["opt_d"])
         self.step = int(state["step"])

@@ -190,3 +190,71 @@ def test_cli_seed_fixes_the_whole_run(tmp_path):
         assert r.returncode == 0, r.stderr
         states.append(load_checkpoint(out / "checkpoint.pt")["generator"]["state_dict"])
     assert all(torch.equal(states[0][k], states[1][k]) for k in states[0])
+
+
+# -- the stabilisers in checkpoints and on the command line -------------------------------
+
+
+def test_spectrally_normalised_discriminator_saves_and_loads(tmp_path):
+    from dcgan_lib import SNDiscriminator, load_model
+
+    torch.manual_seed(0)
+    data = torch.rand(64, 1, 16, 16) * 2 - 1
+    cfg = TrainConfig(steps=2, batch_size=16, progress=False)
+    t = Trainer(Generator(8, 16, 1, 4), SNDiscriminator(16, 1, 4), data, cfg)
+    t.fit()
+    t.save(tmp_path / "c.pt")  # plain tensors only: loaded with weights_only=True
+    D = load_model(tmp_path / "c.pt", "discriminator")
+    assert isinstance(D, SNDiscriminator) and not D.training
+    saved = t.D.state_dict()
+    assert any(k.endswith("parametrizations.weight.original") for k in saved)
+    assert all(torch.equal(v, D.state_dict()[k]) for k, v in saved.items())  # u, v included
+    t.D.eval()
+    with torch.no_grad():
+        assert torch.equal(D(data[:4]), t.D(data[:4]))
+    torch.manual_seed(1)
+    again = Trainer(Generator(8, 16, 1, 4), SNDiscriminator(16, 1, 4), data, cfg)
+    again.resume(tmp_path / "c.pt")
+    assert all(torch.equal(v, again.D.state_dict()[k]) for k, v in saved.items())
+
+
+def test_cli_trains_with_the_stabilisers_and_exports_the_moving_average(tmp_path, capsys):
+    from dcgan_lib import SNDiscriminator, load_model
+    from dcgan_lib.cli import main
+
+    out, ckpt = tmp_path / "run", tmp_path / "run" / "checkpoint.pt"
+    tiny = ["--dry-run", "--no-progress", "--image-size", "16", "--width", "4", "--latent-dim", "8"]
+    flags = ["--spectral-norm", "--loss", "hinge", "--r1-gamma", "1", "--ema-decay", "0.9"]
+    ttur = ["--lr-d", "4e-4", "--lr-g", "1e-4"]
+    assert main(["train", *tiny, *flags, *ttur, "--out", str(out)]) == 0
+    state = load_checkpoint(ckpt)
+    assert state["discriminator"]["config"]["class"] == "SNDiscriminator"
+    config = state["train_config"]
+    assert (config["loss"], config["r1_gamma"], config["ema_decay"]) == ("hinge", 1.0, 0.9)
+    assert (config["lr_d"], config["lr_g"]) == (4e-4, 1e-4)
+    assert isinstance(load_model(ckpt, "discriminator"), SNDiscriminator)
+    assert main(["sample", "--checkpoint", str(ckpt), "--ema", "--n", "4", "--out",
+                 str(tmp_path / "ema.png")]) == 0  # fmt: skip
+    exported = tmp_path / "ema.pt"
+    assert main(["export", "--checkpoint", str(ckpt), "--ema", "--generator-only", "--out",
+                 str(exported)]) == 0  # fmt: skip
+    ema = load_model(ckpt, "generator_ema").state_dict()
+    plain = load_model(ckpt, "generator").state_dict()
+    assert all(torch.equal(v, load_generator(exported).state_dict()[k]) for k, v in ema.items())
+    assert not all(torch.equal(v, plain[k]) for k, v in ema.items())
+    assert load_checkpoint(exported)["meta"]["generator_weights"] == "ema"
+    capsys.readouterr()
+    # a run without the average, and --spectral-norm on another model: one-line errors
+    assert main(["train", *tiny, "--out", str(tmp_path / "plain")]) == 0
+    capsys.readouterr()
+    plain_ckpt = str(tmp_path / "plain" / "checkpoint.pt")
+    assert (
+        main(["export", "--checkpoint", plain_ckpt, "--ema", "--out", str(tmp_path / "x.pt")]) == 1
+    )
+    assert "no moving average" in capsys.readouterr().err
+    assert main(["train", *tiny, "--model", "mlp", "--spectral-norm", "--out",
+                 str(tmp_path / "mlp")]) == 1  # fmt: skip
+    err = capsys.readouterr().err.strip()
+    assert "--spectral-norm takes --model dcgan" in err and "\n" not in err
+    assert main(["train", *tiny, "--r1-gamma", "-1"]) == 2
+    assert "--r1-gamma" in capsys.readouterr().err

@@ -10,7 +10,7 @@ optional heavy dependencies, which are not the package's own modules).
                  textures)
     middle       metrics, checkpoint, runtime, train
     leaves       device, imagefiles, emoji, toys, data, models, authors, ablations, contracts,
-                 tracing, losses, history, batches, viz, timeline, notebook
+                 tracing, losses, stabilisers, history, batches, viz, timeline, notebook
 
 A new module gets a line in LAYERS; an import against the order fails with the file, the
 line and the rule it breaks. Imports under `if TYPE_CHECKING:` never run and are not
@@ -41,6 +41,7 @@ LAYERS = [
         "contracts",
         "tracing",
         "losses",
+        "stabilisers",
         "history",
         "batches",
         "viz",

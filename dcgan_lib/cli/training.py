@@ -1,10 +1,10 @@
 """``train``, ``sample`` and ``export``: training a GAN from the command line.
 
-The ``train`` flags are derived from :class:`~dcgan_lib.train.TrainConfig`, so each
-default is written once, in the config; the command line changes two of them for a CPU
-(``--steps`` per dataset and ``--batch-size 64``), and says so in ``--help``. Every flag
-is checked where it is parsed (:mod:`.flags`); a run folder is never silently overwritten
-and never shared (:mod:`.runfolder`).
+The ``train`` flags are derived from :class:`~dcgan_lib.train.TrainConfig`
+(:mod:`.config_flags`, with the stabilisers' flags and the two time-scale learning rates
+``--lr-d``/``--lr-g``). Every flag is checked where it is parsed (:mod:`.flags`); a run
+folder is never silently overwritten and never shared (:mod:`.runfolder`). ``sample --ema``
+and ``export --ema`` take the moving average of G's weights of a run with ``--ema-decay``.
 """
 
 from __future__ import annotations
@@ -13,37 +13,34 @@ import argparse
 import shlex
 import sys
 import time
-import typing
-from dataclasses import MISSING, fields
 from pathlib import Path
 
 import torch
 
-from ..checkpoint import export_checkpoint, load_generator, remove_stale_temporaries
+from ..checkpoint import export_checkpoint, load_model, remove_stale_temporaries
 from ..data import load_dataset
 from ..device import hardware
 from ..models import MODEL_KINDS, make_pair, sample_generator
-from ..runtime import COMPILE_MODES, compile_options
+from ..stabilisers import SNDiscriminator
 from ..train import CheckpointEvery, TrainConfig, Trainer
 from ..viz import save_grid
+from .config_flags import CLI_DEFAULTS, DEFAULT_STEPS, TRAIN_HELP, add_config_flags, train_config
 from .flags import (
     add_checkpoint_flag,
     add_command,
     check_output_file,
     dataset_name,
-    device_name,
     existing_dir,
     image_size,
     non_negative_int,
-    positive_float,
     positive_int,
-    unit_interval,
 )
 from .runfolder import RunLock, StopRequested, check_run_folder, stop_at_step_boundary
 
 __all__ = [
     "DEFAULT_STEPS",
     "CLI_DEFAULTS",
+    "TRAIN_HELP",
     "add_train",
     "cmd_train",
     "add_sample",
@@ -52,53 +49,6 @@ __all__ = [
     "cmd_export",
 ]
 
-# What the command line changes of TrainConfig's defaults (the paper's), to train in a
-# minute or two on 2 CPU cores; raise them on a GPU.
-DEFAULT_STEPS = {"digits": 4000, "fashion-mnist": 2500, "mnist": 2500}
-CLI_DEFAULTS = {"steps": 2000, "batch_size": 64}
-
-# help for every TrainConfig field the command line offers (tests check none is missing)
-TRAIN_HELP = {
-    "steps": f"generator updates (default per dataset: {DEFAULT_STEPS}, else 2000)",
-    "batch_size": "batch size (TrainConfig and the paper: 128)",
-    "lr_g": "generator learning rate",
-    "lr_d": "discriminator learning rate",
-    "beta1": "Adam beta1 (the paper: 0.5; 0.9 oscillates)",
-    "beta2": "Adam beta2",
-    "d_steps": "discriminator updates per generator update",
-    "loss": "generator loss: non_saturating or saturating (minimax)",
-    "seed": "random seed (data order, noise and initial weights)",
-    "device": "auto (cuda, then mps, then cpu), cuda, cuda:N, cpu, mps",
-    "amp": "mixed precision (default: on CUDA: bf16, or fp16 with a gradient scaler on GPUs "
-    "without bf16; the CPU stays fp32)",
-    "channels_last": "channels_last memory format (default: on CUDA)",
-    "compile": "wrap both models in torch.compile; optionally a mode "
-    f"({', '.join(COMPILE_MODES)}) or a backend (inductor, aot_eager, eager, ...)",
-    "sample_every": "steps between fixed-noise grids (0: ten per run)",
-    "n_samples": "size of the fixed noise batch",
-    "log_every": "steps between host syncs of the statistics (0: 1 on CPU, 50 on GPU)",
-    "time_limit": "stop after this many seconds",
-    "progress": "show a progress bar",
-    "num_workers": "DataLoader workers for streamed datasets (default: up to 8)",
-}
-CHOICES = {"loss": ("non_saturating", "saturating")}
-# the check each TrainConfig flag gets where it is parsed (the rest: choices or on/off)
-TYPES = {
-    "steps": positive_int,
-    "batch_size": positive_int,
-    "lr_g": positive_float,
-    "lr_d": positive_float,
-    "beta1": unit_interval,
-    "beta2": unit_interval,
-    "d_steps": positive_int,
-    "seed": non_negative_int,
-    "device": device_name,
-    "sample_every": non_negative_int,
-    "n_samples": positive_int,
-    "log_every": non_negative_int,
-    "time_limit": positive_float,
-    "num_workers": non_negative_int,
-}
 RUN_FOLDERS = """\
 Run folders are never silently overwritten: a folder that already holds
 checkpoint.pt is refused unless --resume (continue that run) or --overwrite
@@ -110,45 +60,6 @@ folder in use; a lock left by a killed process is taken over.
 Ctrl-C stops at the end of the step under way and writes checkpoint.pt (continue
 with --resume). A diverging run (a loss or weight NaN, infinite or exploding)
 stops with a one-line reason and exit status 1, keeping the last good checkpoint."""
-
-
-def _compile_choice(text: str) -> str:
-    """``--compile MODE_OR_BACKEND``, checked where it is parsed."""
-    try:
-        compile_options(text)
-    except ValueError as e:
-        raise argparse.ArgumentTypeError(str(e)) from None
-    return text
-
-
-def _flag(name: str) -> list[str]:
-    return [f"--{name}"] + ([f"--{name.replace('_', '-')}"] if "_" in name else [])
-
-
-def _add_config_flags(group, exclude=()) -> None:
-    """One flag per TrainConfig field, its type and default read from the dataclass."""
-    hints = typing.get_type_hints(TrainConfig)
-    for f in fields(TrainConfig):
-        if f.name in exclude:
-            continue
-        default = CLI_DEFAULTS.get(f.name, f.default if f.default is not MISSING else None)
-        kind = hints[f.name]
-        kwargs = {"default": default, "help": TRAIN_HELP[f.name]}
-        if f.name == "compile":
-            kwargs.update(nargs="?", const=True, default=False, type=_compile_choice)
-            kwargs["metavar"] = "MODE_OR_BACKEND"
-        elif kind in (bool, bool | None):
-            kwargs["action"] = argparse.BooleanOptionalAction
-        else:
-            base = next(t for t in typing.get_args(kind) or (kind,) if t is not type(None))
-            kwargs.update(type=TYPES.get(f.name, base), choices=CHOICES.get(f.name))
-        if f.name == "steps":
-            kwargs["default"] = None
-        group.add_argument(*_flag(f.name), dest=f.name, **kwargs)
-
-
-def _train_config(args) -> dict:
-    return {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
 
 
 # -- train ------------------------------------------------------------------------------
@@ -225,7 +136,14 @@ def add_train(sub) -> None:
         default=[256, 512],
         help="hidden layer sizes of the mlp generator (D uses them reversed)",
     )
-    _add_config_flags(p.add_argument_group("training"))
+    m.add_argument(
+        "--spectral_norm",
+        "--spectral-norm",
+        action="store_true",
+        help="--model dcgan: D with spectral normalisation and no BatchNorm (SNDiscriminator, "
+        "Miyato et al. 2018)",
+    )
+    add_config_flags(p.add_argument_group("training"))
     o = p.add_argument_group("output")
     o.add_argument(
         "--checkpoint_every",
@@ -287,7 +205,11 @@ def _train(args, out: Path, ckpt: Path) -> None:
         args.steps = args.steps or DEFAULT_STEPS.get(data.name, CLI_DEFAULTS["steps"])
     shape = tuple(getattr(data, "x", data)[0].shape)
     G, D = make_pair(args.model, shape, args.latent_dim, args.width, args.hidden, seed=args.seed)
-    trainer = Trainer(G, D, data, TrainConfig(**_train_config(args)))
+    if args.spectral_norm and args.model != "dcgan":
+        raise ValueError(f"--spectral-norm takes --model dcgan, not --model {args.model}")
+    if args.spectral_norm:
+        D = SNDiscriminator(**D.config["kwargs"])  # seeded too: drawn after the pair
+    trainer = Trainer(G, D, data, TrainConfig(**train_config(args)))
     try:
         _fit(args, out, ckpt, data, name, trainer)
     finally:
@@ -346,11 +268,12 @@ def add_sample(sub) -> None:
     p.add_argument(
         "--nrow", type=positive_int, default=None, help="images per row (default: square)"
     )
+    p.add_argument("--ema", action="store_true", help="the moving average of G (--ema-decay)")
 
 
 def cmd_sample(args) -> None:
     check_output_file(args.out, "--out", "image")
-    G = load_generator(args.checkpoint)
+    G = load_model(args.checkpoint, "generator_ema" if args.ema else "generator")
     if not hasattr(G, "image_size") and len(getattr(G, "output_shape", ())) != 3:
         raise ValueError(
             f"{args.checkpoint} holds a generator of 2-D points, not images; nothing to draw"
@@ -381,6 +304,9 @@ def add_export(sub) -> None:
     )
     p.add_argument("--half", action="store_true", help="store weights in float16")
     p.add_argument(
+        "--ema", action="store_true", help="export the moving average of G as the generator"
+    )
+    p.add_argument(
         "--overwrite",
         action="store_true",
         help="replace --out even when it holds a training checkpoint (resumable)",
@@ -395,6 +321,6 @@ def cmd_export(args) -> None:
         )
     check_output_file(args.out, "--out", "checkpoint", args.overwrite)
     path = export_checkpoint(
-        args.checkpoint, args.out, args.generator_only, args.half, args.discriminator_only
+        args.checkpoint, args.out, args.generator_only, args.half, args.discriminator_only, args.ema
     )
     print(f"wrote {path} ({path.stat().st_size / 1e6:.2f} MB)")

@@ -94,7 +94,8 @@ def run(name, seed, data, args, extractor) -> dict:
     if seed == 1 and args.export:
         args.export.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as tmp:
-            trainer.save(Path(tmp) / "run.pt", ablation=name)
+            meta = dict(ablation=name, dataset="fashion-mnist", image_size=32, seed=seed)
+            trainer.save(Path(tmp) / "run.pt", limit=args.limit, **meta)
             export_checkpoint(Path(tmp) / "run.pt", args.export / f"{name}_s1.pt", True, True)
     return row
 

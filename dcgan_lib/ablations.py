@@ -15,9 +15,11 @@ The BatchNorm placements of chapter 04 keep their own two classes:
 * :class:`OutputBatchNormGenerator`: the book's ``Generator`` with a BatchNorm between its last
   transposed convolution and the Tanh.
 
-An added BatchNorm starts at scale 1 and shift 0 and draws no random numbers, so with the same
-seed every convolution starts with the same weights as in the guideline pair. All four are
-registered models: a checkpoint rebuilds them by name.
+In those two the added BatchNorm starts at scale 1 and shift 0 and draws no random numbers, so
+with the same seed every convolution starts with the same weights as in the guideline pair. In
+the ablated pair every BatchNorm, added or not, gets the same N(1, 0.02) scale as the book's
+(``dcgan_init``), so there a seed's draws shift after an added one. All four are registered
+models: a checkpoint rebuilds them by name.
 """
 
 from __future__ import annotations

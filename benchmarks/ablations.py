@@ -28,9 +28,7 @@ Not run by the tests.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -38,7 +36,7 @@ from pathlib import Path
 
 import torch
 from batchnorm_guideline import measure
-from run_record import write_json
+from run_record import header, write_json
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,7 +49,6 @@ from dcgan_lib import (  # noqa: E402
     evaluate,
     export_checkpoint,
     feature_extractor,
-    hardware,
     load_dataset,
     make_ablation_pair,
     sample_generator,
@@ -161,13 +158,7 @@ def main(argv=None) -> None:
             )
     if args.json:
         record = {
-            "command": "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "hardware": hardware("cpu"),
-            "torch": torch.__version__,
-            "python": platform.python_version(),
-            "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-            "wall_time_s": round(time.perf_counter() - start, 1),
+            **header(argv, args, start),
             "extractor": extractor.name,
             "real_checkerboard": checkerboard_score(real),
             "rows": rows,

@@ -16,3 +16,27 @@ def write_json(path: Path, record: dict) -> None:
     tmp.write_text(json.dumps(record, indent=1) + "\n")
     os.replace(tmp, path)
     print(f"wrote {path}")
+
+
+def header(argv, args, start: float) -> dict:
+    """What every benchmark records beside its rows: the command as typed, every setting, the
+    machine, the versions, the date and the wall time since ``start`` (time.perf_counter)."""
+    import datetime
+    import platform
+    import sys
+    import time
+
+    import torch
+
+    from dcgan_lib import hardware
+
+    return {
+        "command": "python "
+        + " ".join([sys.argv[0], *(argv if argv is not None else sys.argv[1:])]),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "hardware": hardware("cpu"),
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "date": datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "wall_time_s": round(time.perf_counter() - start, 1),
+    }

@@ -11,6 +11,7 @@ The modules, one job each (imports run downwards only; tests/test_layering.py ch
     latent, latent_maps, latent_view the latent space: interpolation, walks, arithmetic;
                                     feature maps dropped; its pictures and explorer
     probe                           the discriminator's features and the linear probe on them
+    conditional_view                the conditional DCGAN's class selector and its static twin
     style, textures                 style transfer and texture synthesis; their fast networks
     train, checkpoint, metrics      the trainer; checkpoints and the manifest; the metrics' maths
     models, losses, data, viz,      networks, losses, datasets, pictures and tables,
@@ -46,6 +47,12 @@ from .conditional import (
     sample_per_class,
 )
 from .conditional_models import ConditionalGenerator, ProjectionDiscriminator, check_labels
+from .conditional_view import (
+    class_noise,
+    class_samples_figure,
+    class_selector,
+    draw_class_samples,
+)
 from .contracts import check_data_contract
 from .data import DATASETS, Dataset, load_dataset
 from .device import (

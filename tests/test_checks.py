@@ -736,6 +736,40 @@ def test_style_loss_check_names_the_mistake(loss, says):
         checks.check_style_loss(loss)
 
 
+# -- The conditional DCGAN (notebooks/13_conditional_dcgan) -------------------------------
+
+
+def _projection_logit(features, embedding, psi, y):
+    return psi + (embedding[y] * features).sum(1)
+
+
+CASES["check_projection_logit"] = Case(
+    right=lambda: checks.check_projection_logit(_projection_logit),
+    # the embedding row summed instead of its inner product with the features
+    wrong=lambda: checks.check_projection_logit(lambda f, e, psi, y: psi + e[y].sum(1)),
+    says=("summed the embedding row",),
+)
+
+
+@pytest.mark.parametrize(
+    "logit, says",
+    [
+        (lambda f, e, psi, y: (e[y] * f).sum(1), "psi is missing"),
+        (lambda f, e, psi, y: psi + (e[(y + 1) % len(e)] * f).sum(1), "wrong class's row"),
+        (lambda f, e, psi, y: psi + (e[y[0]] * f).sum(1), "first example's class"),
+        (lambda f, e, psi, y: psi + (e[y] + f).sum(1), "added the embedding row"),
+        (lambda f, e, psi, y: f @ e.T, "a logit for every class"),
+        (lambda f, e, psi, y: psi[:, None] + e[y] * f, "sum over the feature dimension"),
+        (lambda f, e, psi, y: psi - (e[y] * f).sum(1), "subtracted"),
+        (lambda f, e, psi, y: psi.add_((e[y] * f).sum(1)), "in place"),
+        (lambda f, e, psi, y: psi + 2 * (e[y] * f).sum(1), "should be psi"),
+    ],
+)
+def test_projection_check_names_the_mistake(logit, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_projection_logit(logit)
+
+
 # -- After DCGAN (notebooks/14_after_dcgan) -------------------------------------------------
 
 

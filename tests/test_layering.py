@@ -57,6 +57,7 @@ LAYERS = [
         "latent",
         "latent_maps",
         "latent_view",
+        "conditional_view",
         "style",
         "textures",
     ],

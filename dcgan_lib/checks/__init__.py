@@ -43,6 +43,7 @@ from .ch12_style_transfer import (
     check_style_loss,
     check_total_variation_loss,
 )
+from .ch13_conditional_dcgan import check_projection_logit
 from .ch14_after_dcgan import check_hinge_discriminator_loss
 from .ch90_how_fast_it_trains import check_layer_flops
 
@@ -75,6 +76,7 @@ __all__ = [
     "check_total_variation_loss",
     "check_content_loss",
     "check_style_loss",
+    "check_projection_logit",
     "check_hinge_discriminator_loss",
     "check_layer_flops",
 ]

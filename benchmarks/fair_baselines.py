@@ -28,9 +28,15 @@ family's best at the end of the tuning length are written as full checkpoints un
 ``python -m dcgan_lib export ... --generator-only --half``.
 
 Results are written after every run, so a stopped run keeps what it had, and a rerun with
-``--reuse`` skips the rows already in the file.
+``--reuse`` skips the rows already in the file. Processes run side by side each write a part
+file; ``--merge`` adds the parts' rows (and commands) to ``--json``, keeping its rows.
+``--phase`` names the rows of final runs (default ``final``), so a longer rerun of the same
+configuration and seeds (``--mlp-points 2000 4000 8000 --phase final-long``, with its own
+``--runs``) sits beside the first runs instead of replacing them.
 
     python benchmarks/fair_baselines.py --json benchmarks/results/fair_baselines.json
+    python benchmarks/fair_baselines.py --json benchmarks/results/fair_baselines.json \
+        --merge part_s1.json part_s2.json
 
 Not run by the tests.
 """
@@ -197,11 +203,41 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--runs", type=Path, default=Path("runs"), help="where final checkpoints go")
     p.add_argument("--json", type=Path, help="write the rows and the run's record here")
     p.add_argument("--reuse", action="store_true", help="keep rows already in --json")
+    p.add_argument("--phase", default="final", help="the name of the final runs' rows")
+    p.add_argument(
+        "--merge", type=Path, nargs="+", help="add these part files' rows to --json; train nothing"
+    )
     return p
+
+
+def key(row) -> tuple:
+    return row["phase"], row["family"], row["config"], row["seed"]
+
+
+def merge(target: Path, parts: list) -> None:
+    """Add the rows of ``parts`` (files this script wrote) to ``target``, keeping its rows and
+    its record; a part's row for a run already in ``target`` is an error, not a silent pick."""
+    record = json.loads(target.read_text())
+    seen = {key(r) for r in record["rows"]}
+    commands = record.setdefault("commands", [record["command"]])
+    for part in parts:
+        other = json.loads(Path(part).read_text())
+        for row in other["rows"]:
+            if key(row) in seen:
+                raise ValueError(f"{part}: {key(row)} is already in {target}; drop one of them")
+            seen.add(key(row))
+            record["rows"].append(row)
+        commands.append(other["command"])
+        record["wall_time_s"] = round(record["wall_time_s"] + other["wall_time_s"], 1)
+    write_json(target, record)
 
 
 def main(argv=None) -> None:
     args = parser().parse_args(argv)
+    if args.merge:
+        if not args.json:
+            raise ValueError("--merge needs --json, the file the parts are added to")
+        return merge(args.json, args.merge)
     torch.set_num_threads(1)
     start = time.perf_counter()
     command = "python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])])
@@ -240,10 +276,7 @@ def main(argv=None) -> None:
         )
 
     def done(phase, family, name, seed) -> bool:
-        return any(
-            (r["phase"], r["family"], r["config"], r["seed"]) == (phase, family, name, seed)
-            for r in rows
-        )
+        return any(key(r) == (phase, family, name, seed) for r in rows)
 
     def add(phase, family, name, seed, points, save=None) -> None:
         if done(phase, family, name, seed):
@@ -264,7 +297,7 @@ def main(argv=None) -> None:
         for seed in args.seeds:
             path = args.runs / f"fair_{family}_s{seed}" / "checkpoint.pt"
             path.parent.mkdir(parents=True, exist_ok=True)
-            add("final", family, chosen, seed, points, save=(args.tune_steps, command, path))
+            add(args.phase, family, chosen, seed, points, save=(args.tune_steps, command, path))
     record()
     print("best:", {f: best(rows, f) for f in args.families})
 

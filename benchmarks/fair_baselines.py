@@ -84,11 +84,20 @@ CONFIGS = {
             "BatchNorm + LeakyReLU + dropout at lr 4e-4",
             dict(hidden=(256, 256), lr=4e-4, **STRONG),
         ),
+        "wide-lr4e-4": (
+            "the lr 4e-4 recipe at hidden 1024, 1024 (four times the width)",
+            dict(hidden=(1024, 1024), lr=4e-4, **STRONG),
+        ),
+        "deep": (
+            "BatchNorm + LeakyReLU + dropout, hidden 256, 512, 1024 (G; D mirrored), lr 2e-4",
+            dict(hidden=(256, 512, 1024), **STRONG),
+        ),
     },
     "dcgan": {
         "default": ("the chapter's DCGAN (the default)", dict(width=32)),
         "width24": ("width 24", dict(width=24)),
         "lr4e-4": ("learning rate 4e-4", dict(width=32, lr=4e-4)),
+        "lr1e-4": ("learning rate 1e-4", dict(width=32, lr=1e-4)),
     },
 }
 
@@ -169,9 +178,9 @@ def run(family, name, seed, points, data, extractor, args, save=None) -> dict:
     }
 
 
-def best(rows: list, family: str) -> str:
+def best(rows: list, family: str, phase: str = "tune") -> str:
     """The family's tuning winner: the lowest FID at the end of its tuning run, ties by recall."""
-    tuned = [r for r in rows if r["family"] == family and r["phase"] == "tune"]
+    tuned = [r for r in rows if r["family"] == family and r["phase"] == phase]
     if not tuned:
         return None
     return min(tuned, key=lambda r: (round(r["fid"], 2), -r["recall"]))["config"]
@@ -204,6 +213,7 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--json", type=Path, help="write the rows and the run's record here")
     p.add_argument("--reuse", action="store_true", help="keep rows already in --json")
     p.add_argument("--phase", default="final", help="the name of the final runs' rows")
+    p.add_argument("--tune-phase", default="tune", help="the name of the tuning runs' rows")
     p.add_argument(
         "--merge", type=Path, nargs="+", help="add these part files' rows to --json; train nothing"
     )
@@ -251,7 +261,8 @@ def main(argv=None) -> None:
     def record() -> None:
         if not args.json:
             return
-        winners = {f: best(rows, f) for f in CONFIGS if any(r["family"] == f for r in rows)}
+        fams = [f for f in CONFIGS if any(r["family"] == f for r in rows)]
+        winners = {f: best(rows, f, args.tune_phase) for f in fams}
         write_json(
             args.json,
             {
@@ -290,16 +301,16 @@ def main(argv=None) -> None:
     for family in args.families if not args.final_config else []:
         for name in CONFIGS[family]:
             if not args.configs or name in args.configs:
-                add("tune", family, name, args.tune_seed, tune_points)
+                add(args.tune_phase, family, name, args.tune_seed, tune_points)
     for family in args.families if not args.tune_only else []:
-        chosen = args.final_config or best(rows, family)
+        chosen = args.final_config or best(rows, family, args.tune_phase)
         points = args.points + (args.mlp_points if family == "mlp" else [])
         for seed in args.seeds:
             path = args.runs / f"fair_{family}_s{seed}" / "checkpoint.pt"
             path.parent.mkdir(parents=True, exist_ok=True)
             add(args.phase, family, chosen, seed, points, save=(args.tune_steps, command, path))
     record()
-    print("best:", {f: best(rows, f) for f in args.families})
+    print("best:", {f: best(rows, f, args.tune_phase) for f in args.families})
 
 
 if __name__ == "__main__":

@@ -770,7 +770,82 @@ def test_projection_check_names_the_mistake(logit, says):
         checks.check_projection_logit(logit)
 
 
-# -- After DCGAN (notebooks/14_after_dcgan) -------------------------------------------------
+# -- The stabilisers (notebooks/14_stabilisers) -------------------------------------------
+
+
+def _power_iteration(weight, u, iterations, as_matrix=None):
+    """Spectral normalisation's estimate: u, v found without grad, then sigma = u^T W v."""
+    w = weight.reshape(len(weight), -1) if as_matrix is None else as_matrix(weight)
+    with torch.no_grad():
+        for _ in range(iterations):
+            v = F.normalize(w.T @ u, dim=0)
+            u = F.normalize(w @ v, dim=0)
+    return u @ w @ v, u
+
+
+def _power_iteration_sigma_squared(weight, u, iterations):
+    _, u = _power_iteration(weight, u, iterations)
+    return (weight.reshape(len(weight), -1).T @ u).norm() ** 2, u
+
+
+def _power_iteration_u_in_place(weight, u, iterations):
+    sigma, new_u = _power_iteration(weight, u, iterations)
+    return sigma, u.copy_(new_u)
+
+
+def _power_iteration_weight_in_place(weight, u, iterations):
+    sigma, u = _power_iteration(weight, u, iterations)
+    with torch.no_grad():
+        weight /= sigma  # spectral normalisation applied to the weight itself
+    return sigma, u
+
+
+def _svdvals_estimate(weight, u, iterations):
+    return torch.linalg.svdvals(weight.reshape(len(weight), -1))[0], u
+
+
+CASES["check_spectral_norm_estimate"] = Case(
+    right=lambda: checks.check_spectral_norm_estimate(_power_iteration),
+    wrong=lambda: checks.check_spectral_norm_estimate(lambda weight, u, n: (weight.norm(), u)),
+    says=("Frobenius", "largest one"),
+)
+
+
+@pytest.mark.parametrize(
+    "estimate, says",
+    [
+        (_svdvals_estimate, "exact after one iteration"),
+        (_power_iteration_sigma_squared, "sigma squared"),
+        (_power_iteration_u_in_place, "u was changed in place"),
+        (_power_iteration_weight_in_place, "weight was changed in place"),
+        (lambda w, u, n: (lambda s, u: (s, u * s))(*_power_iteration(w, u, n)), "normalised u"),
+        (lambda w, u, n: (_power_iteration(w, u, n)[0], u), "the u of the last iteration"),
+        (lambda w, u, n: (lambda s, u: (s.detach(), u))(*_power_iteration(w, u, n)), "no gradient"),
+        (lambda w, u, n: _power_iteration(w, u, 1), "largest singular value"),
+        (
+            lambda w, u, n: _power_iteration(w, u, n, lambda k: k.reshape(-1, len(k)).T),
+            "reshape(-1, out).T",
+        ),
+        (
+            lambda w, u, n: _power_iteration(
+                w, u, n, lambda k: k[:, :, 0, 0] if k.dim() == 4 else k
+            ),
+            "first kernel tap",
+        ),
+        (
+            lambda w, u, n: _power_iteration(
+                w, u, n, lambda k: k.transpose(0, 1).reshape(len(k), -1)
+            ),
+            "ConvTranspose2d",
+        ),
+    ],
+)
+def test_spectral_norm_check_names_the_mistake(estimate, says):
+    with pytest.raises(checks.CheckFailed, match=re.escape(says)):
+        checks.check_spectral_norm_estimate(estimate)
+
+
+# -- After DCGAN (notebooks/15_after_dcgan) -------------------------------------------------
 
 
 def _hinge(real, fake):

@@ -44,7 +44,8 @@ from .ch12_style_transfer import (
     check_total_variation_loss,
 )
 from .ch13_conditional_dcgan import check_projection_logit
-from .ch14_after_dcgan import check_hinge_discriminator_loss
+from .ch14_stabilisers import check_spectral_norm_estimate
+from .ch15_after_dcgan import check_hinge_discriminator_loss
 from .ch90_how_fast_it_trains import check_layer_flops
 
 __all__ = [
@@ -77,6 +78,7 @@ __all__ = [
     "check_content_loss",
     "check_style_loss",
     "check_projection_logit",
+    "check_spectral_norm_estimate",
     "check_hinge_discriminator_loss",
     "check_layer_flops",
 ]

@@ -1,4 +1,4 @@
-"""Checks of the closing chapter (notebooks/14_after_dcgan): the hinge loss of the discriminator.
+"""Checks of the closing chapter (notebooks/15_after_dcgan): the hinge loss of the discriminator.
 
 The check tries the answer on logits picked by hand, so that the right value (2.0) and the
 value of every usual mistake are known and different, then on batches of different sizes,

@@ -25,7 +25,7 @@ def test_folder_is_small_and_every_file_is_in_the_manifest():
         f"files without a manifest entry or entries without a file: {files ^ set(MANIFEST)}"
     )
     total = sum(p.stat().st_size for p in FOLDER.rglob("*") if p.is_file())
-    assert total < 30e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 30 MB"
+    assert total < 40e6, f"checkpoints/ holds {total / 1e6:.1f} MB; the budget is 40 MB"
 
 
 @pytest.mark.parametrize("name", sorted(MANIFEST))

@@ -18,6 +18,13 @@ against steps and against seconds:
 (A first plan of four configurations each, with a wider MLP and a DCGAN at learning rate 1e-4,
 was cut to three when the shared 2-core machine ran about four times slower than expected.)
 
+A larger search, run later, added those two (``wide-lr4e-4``: the lr 4e-4 recipe at hidden
+1024, 1024; ``lr1e-4`` for the DCGAN), trained every DCGAN configuration to the end, and gave
+the MLPs, whose steps are cheap, a second round of more steps on the tuning seed (``--tune-phase
+tune-seconds``, with ``deep``: the recipe at hidden 256, 512, 1024); its rows are in
+``benchmarks/results/fair_baselines_search.json`` (commands there), with the wide MLP's final
+runs (``--phase final-wide``).
+
 Everything else is the chapter's recipe: Fashion-MNIST 32x32 (the whole training split),
 batch 64, Adam with beta1 = 0.5, the non-saturating loss, latent size 100; scores are
 ``dcgan_lib.evaluate`` with classifier-fashion32 features, ``--n`` samples against as many

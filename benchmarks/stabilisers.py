@@ -202,16 +202,17 @@ def run(variant, setting, seed, data, args, extractor) -> dict:
         row.update(score(G, args, extractor), scored="G")
     row["score_seconds"] = time.perf_counter() - t1
     if seed == 1 and args.export:
-        export(trainer, variant, setting, args.export)
+        export(trainer, variant, setting, args.export, args.limit)
     return row
 
 
-def export(trainer, variant: str, setting: str, folder: Path) -> None:
+def export(trainer, variant: str, setting: str, folder: Path, limit: int) -> None:
     """The seed-1 generator(s), float16 and generator only, for the chapter's grids."""
     folder.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         src = Path(tmp) / "run.pt"
-        trainer.save(src, stabiliser=variant, setting=setting)
+        meta = dict(dataset="fashion-mnist", image_size=SIZE, limit=limit, seed=1)
+        trainer.save(src, stabiliser=variant, setting=setting, **meta)
         if variant == "ema":
             export_checkpoint(src, folder / f"ema_{setting}_s1.pt", True, True, ema=True)
             export_checkpoint(src, folder / f"ema_raw_{setting}_s1.pt", True, True)
